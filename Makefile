@@ -1,0 +1,58 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-fast test-browser lint format install migrate demo serve bench check clean
+
+$(PY):
+	python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+run: demo
+	@echo "Open http://$(HOST):$(PORT)/ (demo logins above)."
+ifdef REDIS_URL
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
+else
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) supportgroup.asgi:application
+endif
+
+# The whole suite: everything but the browser tests, then the browser tests in
+# their own pytest process (Playwright's event loop must not precede asyncio tests).
+test: install
+	$(PY) -m pytest -p no:playwright -m "not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -m browser tests/e2e $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -p no:playwright -m "not browser" -x -q $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+check: install
+	$(PY) manage.py check
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .test-db.sqlite3* staticfiles

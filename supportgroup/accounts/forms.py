@@ -1,0 +1,51 @@
+from django import forms
+from django.utils import timezone
+
+from .models import User, time_zone_choices
+
+
+class SignupForm(forms.Form):
+    """Extra signup fields; allauth calls :meth:`signup` after creating the user."""
+
+    display_name = forms.CharField(
+        max_length=40,
+        label="Display name",
+        help_text="How others will see you. It does not have to be your real name.",
+    )
+    time_zone = forms.ChoiceField(
+        choices=time_zone_choices,
+        initial="UTC",
+        label="Your time zone",
+        help_text="So emails arrive at a sensible hour for you.",
+    )
+    consent = forms.BooleanField(
+        required=True,
+        label=(
+            "I agree that this site stores what I write here, including personal and "
+            "sensitive reflections, so that I and my groups can read it. I can delete it "
+            "at any time."
+        ),
+        error_messages={
+            "required": "Please tick this box: we can only keep your reflections with your consent."
+        },
+    )
+
+    field_order = ["email", "display_name", "time_zone", "password1", "password2", "consent"]
+
+    def clean_display_name(self) -> str:
+        name = " ".join(self.cleaned_data["display_name"].split())
+        if not name:
+            raise forms.ValidationError("Please choose a display name.")
+        return name
+
+    def signup(self, request, user: User) -> None:
+        user.display_name = self.cleaned_data["display_name"]
+        user.time_zone = self.cleaned_data["time_zone"]
+        user.sensitive_data_consent_at = timezone.now()
+        user.save(update_fields=["display_name", "time_zone", "sensitive_data_consent_at"])
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["display_name", "time_zone"]

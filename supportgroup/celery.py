@@ -1,0 +1,20 @@
+"""The Celery application; configuration comes from Django settings (CELERY_*)."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportgroup.settings.dev")
+
+app = Celery("supportgroup")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The beat schedule lives in code, next to the tasks it names.
+app.conf.beat_schedule = {
+    "clear-expired-sessions": {
+        "task": "supportgroup.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from tests.factories import UserFactory
+from tests.services import missing
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres"):
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            missing("PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The real Redis that tests opt into, on a database number of its own, flushed."""
+    import redis
+
+    url = settings.TEST_REDIS_URL
+    if not url:
+        missing("Redis (set REDIS_URL=redis://...)")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        missing(f"Redis at {url}")
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_channel_layer(settings, redis_url):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_url]},
+        }
+    }
+    return settings.CHANNEL_LAYERS
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
