@@ -55,4 +55,4 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .test-db.sqlite3* staticfiles
+	rm -rf $(VENV) .pytest_cache .test-db*.sqlite3* staticfiles

@@ -10,5 +10,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/profile/", account_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
+    path("", include("groups.urls")),
+    path("", include("journeys.urls")),
     path("admin/", admin.site.urls),
 ]

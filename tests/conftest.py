@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from tests.factories import UserFactory
+from tests.factories import GroupFactory, MembershipFactory, UserFactory
 from tests.services import missing
 
 
@@ -47,4 +47,29 @@ def redis_channel_layer(settings, redis_url):
 
 @pytest.fixture
 def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def group(db):
+    return GroupFactory()
+
+
+@pytest.fixture
+def owner(group):
+    return MembershipFactory(group=group, role="owner").user
+
+
+@pytest.fixture
+def moderator(group, owner):
+    return MembershipFactory(group=group, role="moderator").user
+
+
+@pytest.fixture
+def member(group, owner):
+    return MembershipFactory(group=group).user
+
+
+@pytest.fixture
+def outsider(db):
     return UserFactory()

@@ -1,5 +1,6 @@
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from supportgroup.accounts.models import User
 
@@ -25,3 +26,60 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified(obj, create, extracted, **kwargs):
         if create and extracted is not False:
             EmailAddress.objects.create(user=obj, email=obj.email, verified=True, primary=True)
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "groups.Group"
+
+    name = factory.Sequence(lambda n: f"Circle {n}")
+    slug = factory.Sequence(lambda n: f"circle-{n}")
+    description = "A small circle."
+    guidelines = "**Be kind.**"
+    is_listed = True
+    join_policy = "approval"
+    time_zone = "Europe/London"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "groups.Membership"
+
+    user = factory.SubFactory(UserFactory)
+    group = factory.SubFactory(GroupFactory)
+    role = "member"
+    status = "active"
+    display_name = factory.LazyAttribute(lambda m: m.user.display_name)
+    joined_at = factory.LazyFunction(timezone.now)
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "groups.Invitation"
+
+    group = factory.SubFactory(GroupFactory)
+
+
+class WeeklyThemeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "journeys.WeeklyTheme"
+
+    group = factory.SubFactory(GroupFactory)
+    title = factory.Sequence(lambda n: f"Theme {n}")
+    summary = "A few words about this week."
+    practice = "Try a small thing."
+    reminder = "Go gently."
+    prompts = factory.LazyFunction(lambda: ["What comes up for you?", "What would help?"])
+    status = "published"
+    published_at = factory.LazyFunction(timezone.now)
+
+
+class ReflectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "journeys.Reflection"
+
+    theme = factory.SubFactory(WeeklyThemeFactory)
+    group = factory.LazyAttribute(lambda r: r.theme.group)
+    author = factory.SubFactory(MembershipFactory, group=factory.SelfAttribute("..group"))
+    body = factory.Sequence(lambda n: f"Reflection text number {n}.")
+    visibility = "group"

@@ -212,6 +212,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# The member view of a group home (groups/ never imports journeys/ directly).
+GROUP_MEMBER_HOME_VIEW = "journeys.views.group_home"
+
 # --- Crisis resources (a starter list; #7 moves it to the admin) ------------
 CRISIS_RESOURCES = [
     {

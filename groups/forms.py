@@ -1,0 +1,59 @@
+from django import forms
+
+from .models import Group, Membership
+
+
+class GroupForm(forms.ModelForm):
+    class Meta:
+        model = Group
+        fields = ["name", "description", "guidelines", "is_listed", "join_policy", "time_zone"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "guidelines": forms.Textarea(attrs={"rows": 8}),
+            "join_policy": forms.RadioSelect,
+        }
+        labels = {"is_listed": "Show this group in the directory"}
+
+
+class GroupSettingsForm(GroupForm):
+    class Meta(GroupForm.Meta):
+        fields = [*GroupForm.Meta.fields, "allow_digest_excerpts"]
+
+
+class JoinForm(forms.Form):
+    display_name = forms.CharField(
+        max_length=40,
+        label="Your name in this group",
+        help_text="Others in the group will see this name. It can be a nickname.",
+    )
+    accept_guidelines = forms.BooleanField(
+        label="I have read the guidelines and will follow them.",
+        error_messages={"required": "Please read and accept the group's guidelines to join."},
+    )
+
+
+class LinkInvitationForm(forms.Form):
+    expires_in_days = forms.IntegerField(
+        min_value=1, max_value=90, initial=14, label="Valid for (days)"
+    )
+    max_uses = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="How many people can use it",
+        help_text="Leave empty for no limit.",
+    )
+
+
+class EmailInvitationForm(forms.Form):
+    email = forms.EmailField(label="Email address")
+
+
+class MemberSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["display_name", "show_presence", "show_typing"]
+        labels = {"display_name": "Your name in this group"}
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)

@@ -1,0 +1,57 @@
+"""Reads about groups, built for a constant number of queries per page."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from .models import Group, Invitation, Membership
+
+
+def group_directory(*, query: str = "") -> QuerySet[Group]:
+    groups = Group.objects.listed().annotate(
+        member_count=Count("memberships", filter=Q(memberships__status=Membership.Status.ACTIVE))
+    )
+    if query:
+        groups = groups.filter(name__icontains=query.strip())
+    return groups.order_by("name", "pk")
+
+
+def groups_of_user(*, user) -> QuerySet[Membership]:
+    """The user's active and pending memberships, with their groups."""
+    return (
+        Membership.objects.filter(
+            user=user, status__in=[Membership.Status.ACTIVE, Membership.Status.PENDING]
+        )
+        .select_related("group")
+        .order_by("group__archived_at", "group__name")
+    )
+
+
+def member_list(*, group: Group, include_inactive: bool) -> QuerySet[Membership]:
+    """Active members for everyone; moderators also see pending, removed and banned."""
+    members = Membership.objects.filter(group=group).only(
+        "id", "group_id", "user_id", "display_name", "role", "status", "joined_at", "requested_at"
+    )
+    if not include_inactive:
+        members = members.filter(status=Membership.Status.ACTIVE)
+    role_order = {"owner": 0, "moderator": 1, "member": 2}
+    from django.db.models import Case, IntegerField, Value, When
+
+    return members.annotate(
+        role_rank=Case(
+            *[When(role=r, then=Value(i)) for r, i in role_order.items()],
+            output_field=IntegerField(),
+        )
+    ).order_by("status", "role_rank", "display_name")
+
+
+def pending_requests(*, group: Group) -> QuerySet[Membership]:
+    return Membership.objects.filter(group=group, status=Membership.Status.PENDING).order_by(
+        "requested_at"
+    )
+
+
+def invitations_of_group(*, group: Group) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.filter(group=group).select_related("created_by").order_by("-created_at")
+    )

@@ -1,0 +1,124 @@
+from django import forms
+
+from .models import WEEKDAYS, Encouragement, Journey, Visibility
+from .services.reflections import CONTENT_NOTE_MAX, REFLECTION_MAX, REPLY_MAX
+
+
+class ReflectionForm(forms.Form):
+    """Limits are checked by the service (clear message, text kept); no maxlength cuts text silently."""
+
+    prompt = forms.ChoiceField(required=False, label="Answering a question (optional)")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label="Your reflection",
+        strip=False,
+        help_text=f"Plain text; links work. Up to {REFLECTION_MAX:,} characters.",
+        error_messages={"required": "Your reflection is empty. Write a few words, then send it."},
+    )
+    visibility = forms.ChoiceField(
+        choices=Visibility.choices,
+        initial=Visibility.GROUP,
+        widget=forms.RadioSelect,
+        label="Who can see this",
+    )
+    content_note = forms.CharField(
+        required=False,
+        label="Content note (optional)",
+        help_text=f"For example “grief” or “harsh words”. The text stays folded until someone taps to read it. Up to {CONTENT_NOTE_MAX} characters.",
+    )
+    is_anonymous = forms.BooleanField(
+        required=False,
+        label="Post anonymously (members see “A member”; moderators still see who you are, for safety)",
+    )
+    witness_only = forms.BooleanField(required=False, label="Witness only, please no advice")
+    client_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, theme=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        prompts = list(theme.prompts) if theme else []
+        self.fields["prompt"].choices = [("", "No particular question")] + [(p, p) for p in prompts]
+        if not prompts:
+            del self.fields["prompt"]
+
+
+class ReflectionEditForm(ReflectionForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["client_id"]
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Reply",
+        strip=False,
+        help_text=f"Up to {REPLY_MAX:,} characters.",
+        error_messages={"required": "Your reply is empty."},
+    )
+    client_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+
+class EncourageForm(forms.Form):
+    kind = forms.ChoiceField(choices=Encouragement.Kind.choices)
+
+
+class CheckInForm(forms.Form):
+    note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="A private note (optional)",
+        help_text="Only you can see this note.",
+    )
+
+
+class JourneyStartForm(forms.Form):
+    journey = forms.ModelChoiceField(queryset=Journey.objects.order_by("title"), empty_label=None)
+    start_date = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), label="Start on or after"
+    )
+    weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, label="Day of the week")
+    local_time = forms.TimeField(
+        widget=forms.TimeInput(attrs={"type": "time"}), label="Time (group's time zone)"
+    )
+
+
+class ThemeForm(forms.Form):
+    title = forms.CharField(max_length=120)
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
+    practice = forms.CharField(
+        required=False, label="Try this", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    reminder = forms.CharField(
+        required=False, label="Gentle reminder", widget=forms.Textarea(attrs={"rows": 2})
+    )
+    prompts = forms.CharField(
+        required=False, label="Prompts (one per line)", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class OneOffThemeForm(ThemeForm):
+    when = forms.ChoiceField(
+        choices=[("now", "Post now"), ("later", "Schedule"), ("draft", "Save as a draft")],
+        widget=forms.RadioSelect,
+        initial="now",
+    )
+    publish_at = forms.DateTimeField(
+        required=False,
+        label="When (group's time zone)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("when") == "later" and not data.get("publish_at"):
+            self.add_error("publish_at", "Choose when this theme should go out.")
+        return data
+
+
+class ScheduleThemeForm(forms.Form):
+    publish_at = OneOffThemeForm.base_fields["publish_at"].__class__(
+        label="When (group's time zone)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )

@@ -1,0 +1,290 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from groups.models import Group, Membership
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+class Journey(models.Model):
+    """A reusable curriculum: ordered weeks, each with a theme to reflect on."""
+
+    title = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.TextField(blank=True)
+    source = models.TextField(blank=True, help_text="Credit for the work this journey follows.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class JourneyWeek(models.Model):
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="weeks")
+    number = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=120)
+    summary = models.TextField()
+    practice = models.TextField()
+    reminder = models.TextField()
+    prompts = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["journey", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["journey", "number"], name="one_week_number_per_journey"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Week {self.number}: {self.title}"
+
+
+class JourneyRun(models.Model):
+    """A journey being walked by one group, on a weekly schedule."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Running"
+        PAUSED = "paused", "Paused"
+        FINISHED = "finished", "Finished"
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="journey_runs")
+    journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="runs")
+    start_date = models.DateField()
+    weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS)
+    local_time = models.TimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group"],
+                condition=~Q(status="finished"),
+                name="one_unfinished_run_per_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.journey_id} in group {self.group_id} ({self.status})"
+
+
+class WeeklyThemeQuerySet(models.QuerySet):
+    def published(self) -> WeeklyThemeQuerySet:
+        return self.filter(status=WeeklyTheme.Status.PUBLISHED)
+
+    def due(self, now=None) -> WeeklyThemeQuerySet:
+        """Scheduled themes whose time has come, in groups and runs that are not paused or archived."""
+        now = now or timezone.now()
+        return self.filter(
+            status=WeeklyTheme.Status.SCHEDULED,
+            publish_at__lte=now,
+            group__archived_at__isnull=True,
+        ).exclude(run__status=JourneyRun.Status.PAUSED)
+
+
+class WeeklyTheme(models.Model):
+    """What a group reflects on for a week. Text is copied from the journey so moderators can edit it."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        PUBLISHED = "published", "Published"
+        SKIPPED = "skipped", "Skipped"
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="themes")
+    run = models.ForeignKey(
+        JourneyRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="themes"
+    )
+    journey_week = models.ForeignKey(
+        JourneyWeek, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order within the run.")
+    title = models.CharField(max_length=120)
+    summary = models.TextField(max_length=4000)
+    practice = models.TextField("Try this", max_length=2000, blank=True)
+    reminder = models.TextField("Gentle reminder", max_length=1000, blank=True)
+    prompts = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    publish_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    announced_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the 'new theme' email went out."
+    )
+
+    objects = WeeklyThemeQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "publish_at"]),
+            models.Index(fields=["group", "status", "-published_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def week_label(self) -> str:
+        return (
+            f"Week {self.journey_week.number}"
+            if self.journey_week_id and self.journey_week
+            else "Theme"
+        )
+
+
+class Visibility(models.TextChoices):
+    GROUP = "group", "The group"
+    MODERATORS = "moderators", "Moderators only"
+    PRIVATE = "private", "Just me (private journal)"
+
+
+class ReflectionQuerySet(models.QuerySet):
+    def visible_to(self, membership: Membership | None) -> ReflectionQuerySet:
+        """The one place that decides who sees which reflection.
+
+        Pages, the live feed, digests and exports all read through here. Only
+        active members see anything; moderators also see moderators-only
+        posts (and hidden ones, to review them); "just me" entries are the
+        author's alone.
+        """
+        if membership is None or not membership.is_active:
+            return self.none()
+        mine = Q(author=membership)
+        if membership.is_moderator:
+            allowed = Q(visibility__in=[Visibility.GROUP, Visibility.MODERATORS]) | mine
+        else:
+            allowed = (Q(visibility=Visibility.GROUP) & Q(hidden_at__isnull=True)) | mine
+        return self.filter(Q(group_id=membership.group_id) & allowed)
+
+    def for_digest(self) -> ReflectionQuerySet:
+        """What may be counted or quoted in an email: shared with the group and not hidden."""
+        return self.filter(visibility=Visibility.GROUP, hidden_at__isnull=True)
+
+
+class Reflection(models.Model):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="reflections")
+    theme = models.ForeignKey(WeeklyTheme, on_delete=models.CASCADE, related_name="reflections")
+    author = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="reflections")
+    prompt = models.CharField(max_length=500, blank=True)
+    body = models.TextField()
+    visibility = models.CharField(
+        max_length=12, choices=Visibility.choices, default=Visibility.GROUP
+    )
+    content_note = models.CharField(max_length=100, blank=True)
+    is_anonymous = models.BooleanField(default=False)
+    witness_only = models.BooleanField(default=False)
+    client_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # Moderation (reports and the review queue build on these).
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ReflectionQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # The feed is keyset-paginated by id within a theme or a group.
+            models.Index(fields=["theme", "visibility", "-id"]),
+            models.Index(fields=["group", "visibility", "-id"]),
+            models.Index(fields=["author", "-id"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "client_id"], name="reflection_client_id_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reflection {self.pk}"
+
+
+class Encouragement(models.Model):
+    class Kind(models.TextChoices):
+        HEAR = "hear", "I hear you"
+        METOO = "metoo", "Me too"
+        STRENGTH = "strength", "Sending strength"
+        THANKS = "thanks", "Thank you for sharing"
+
+    reflection = models.ForeignKey(
+        Reflection, on_delete=models.CASCADE, related_name="encouragements"
+    )
+    member = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="encouragements_given"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reflection", "member", "kind"], name="one_encouragement_per_kind"
+            )
+        ]
+        indexes = [models.Index(fields=["reflection", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.reflection_id}"
+
+
+class Reply(models.Model):
+    reflection = models.ForeignKey(Reflection, on_delete=models.CASCADE, related_name="replies")
+    author = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="replies")
+    body = models.TextField()
+    client_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["reflection", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["author", "client_id"], name="reply_client_id_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Reply {self.pk}"
+
+
+class PracticeCheckIn(models.Model):
+    """An "I tried this" on a theme; the note is private to the member."""
+
+    theme = models.ForeignKey(WeeklyTheme, on_delete=models.CASCADE, related_name="checkins")
+    member = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="checkins")
+    note = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["theme", "member"], name="one_checkin_per_theme")
+        ]
+
+    def __str__(self) -> str:
+        return f"Check-in {self.pk}"
+
+
+def new_client_id() -> uuid.UUID:
+    return uuid.uuid4()

@@ -1,0 +1,1 @@
+"""Every write of the journeys app, one module per area."""
