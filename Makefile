@@ -4,6 +4,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# WebSocket frames and messages are capped at the server too (the consumer caps at 16,000 characters).
+DAPHNE_LIMITS := --websocket-max-message-size 65536 --websocket-max-frame-size 65536
 
 .PHONY: run test test-fast test-browser lint format install migrate demo serve bench check clean
 
@@ -28,7 +30,7 @@ run: demo
 ifdef REDIS_URL
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
 else
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) supportgroup.asgi:application
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) $(DAPHNE_LIMITS) supportgroup.asgi:application
 endif
 
 # The whole suite: everything but the browser tests, then the browser tests in

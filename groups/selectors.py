@@ -55,3 +55,23 @@ def invitations_of_group(*, group: Group) -> QuerySet[Invitation]:
     return (
         Invitation.objects.filter(group=group).select_related("created_by").order_by("-created_at")
     )
+
+
+def active_membership(*, user, slug: str) -> Membership | None:
+    """The user's active membership in the group ``slug``, with group and user, or None."""
+    if user is None or not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.select_related("group", "user")
+        .filter(user=user, group__slug=slug, status=Membership.Status.ACTIVE)
+        .first()
+    )
+
+
+def refreshed_membership(*, membership_id: int) -> Membership | None:
+    """Re-read a membership (still active?) for a long-lived connection."""
+    return (
+        Membership.objects.select_related("group", "user")
+        .filter(pk=membership_id, status=Membership.Status.ACTIVE)
+        .first()
+    )

@@ -399,6 +399,10 @@ def membership_set_role(*, membership: Membership, role: str, by) -> Membership:
     membership.role = role
     membership.save(update_fields=["role"])
     _audit(group=group, actor=by, action="role_changed", target=membership, old=old, new=role)
+    # Open sockets re-read the role, so a demoted moderator stops receiving moderator payloads.
+    realtime.broadcast(
+        realtime.group_name("membership", membership.pk), {"type": "groups.membership_changed"}
+    )
     permissions.forget_membership(membership.group)
     return membership
 

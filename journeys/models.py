@@ -288,3 +288,27 @@ class PracticeCheckIn(models.Model):
 
 def new_client_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+class LiveEvent(models.Model):
+    """Every pushed event, numbered, so a client that reconnects can catch up exactly.
+
+    Each event is rendered once per audience: ``payloads`` maps "members",
+    "moderators" and "author" to the JSON that audience receives (or None).
+    Which one a socket gets is decided in :func:`journeys.live.payload_for`.
+    """
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="live_events")
+    type = models.CharField(max_length=60)
+    author = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reflection_id = models.BigIntegerField(null=True, blank=True)
+    payloads = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["group", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"

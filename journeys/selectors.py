@@ -217,3 +217,21 @@ def theme_reflection_counts(*, viewer: Membership, themes: list[WeeklyTheme]) ->
 
 def visibility_label(value: str) -> str:
     return Visibility(value).label
+
+
+def published_theme(*, group_id: int, theme_id: int) -> WeeklyTheme | None:
+    return (
+        WeeklyTheme.objects.published()
+        .filter(group_id=group_id, pk=theme_id)
+        .select_related("group")
+        .first()
+    )
+
+
+def visible_reflection(*, viewer: Membership, reflection_id: int) -> Reflection | None:
+    return (
+        Reflection.objects.visible_to(viewer)
+        .select_related("theme", "group")
+        .filter(pk=reflection_id)
+        .first()
+    )

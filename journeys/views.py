@@ -17,7 +17,7 @@ from groups import permissions
 from groups.models import Group, Membership
 from groups.views import add_errors, group_context
 
-from . import selectors
+from . import live, selectors
 from .forms import (
     CheckInForm,
     EncourageForm,
@@ -58,6 +58,8 @@ def _before(request) -> int | None:
 def _theme_page(
     request, group, membership, theme, *, form=None, status=200, template="journeys/theme.html"
 ):
+    # Read before the feed: a client resuming from here may see an event twice, never miss one.
+    live_last_event = live.latest_event_id(group)
     page = (
         selectors.feed(viewer=membership, theme=theme, before=_before(request)) if theme else None
     )
@@ -73,6 +75,7 @@ def _theme_page(
         checkin_form=CheckInForm(initial={"note": checkin.note if checkin else ""}),
         kinds=Encouragement.Kind.choices,
         earlier=selectors.published_themes(group=group)[:12],
+        live_last_event=live_last_event,
     )
     return render(request, template, context, status=status)
 
@@ -148,6 +151,7 @@ def _visible_reflection(membership: Membership, reflection_id: int) -> Reflectio
 @login_required
 def reflection_detail(request, slug: str, reflection_id: int, reply_form=None, status=200):
     group, membership = _member_context(request, slug)
+    live_last_event = live.latest_event_id(group)
     reflection = _visible_reflection(membership, reflection_id)
     return render(
         request,
@@ -159,6 +163,7 @@ def reflection_detail(request, slug: str, reflection_id: int, reply_form=None, s
             viewer=membership,
             kinds=Encouragement.Kind.choices,
             reply_form=reply_form or ReplyForm(),
+            live_last_event=live_last_event,
         ),
         status=status,
     )

@@ -13,6 +13,10 @@ app.autodiscover_tasks()
 
 # The beat schedule lives in code, next to the tasks it names.
 app.conf.beat_schedule = {
+    "prune-live-events": {
+        "task": "journeys.tasks.prune_live_events",
+        "schedule": crontab(minute=41),
+    },
     "clear-expired-sessions": {
         "task": "supportgroup.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),

@@ -41,3 +41,17 @@ def _send_now(group: str, message: dict[str, Any]) -> None:
 def broadcast(group: str, message: dict[str, Any]) -> None:
     """Send ``message`` to ``group`` once the current transaction commits."""
     transaction.on_commit(lambda: _send_now(group, message), robust=True)
+
+
+async def send_ephemeral(group: str, message: dict[str, Any]) -> None:
+    """Presence and typing signals: no database write, nothing to wait for, nothing to catch up on.
+
+    Called from consumers (already async). Failures are logged like broadcasts.
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(group, message)
+    except Exception as exc:  # noqa: BLE001 - live delivery is best effort
+        logger.warning("ephemeral push to %s failed (%s)", group, exc.__class__.__name__)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from groups import permissions
 from groups.models import Membership
+from journeys import live
 from journeys.models import (
     Encouragement,
     PracticeCheckIn,
@@ -106,6 +107,7 @@ def reflection_create(
                 witness_only=bool(witness_only),
                 client_id=client_id,
             )
+            live.reflection_created(reflection)
     except IntegrityError:
         if client_id:  # the same send arrived twice at once
             return Reflection.objects.get(author=member, client_id=client_id), False
@@ -151,12 +153,14 @@ def reflection_edit(
         reflection.witness_only = witness_only
     reflection.edited_at = timezone.now()
     reflection.save()
+    live.reflection_edited(reflection)
     return reflection
 
 
 @transaction.atomic
 def reflection_delete(*, member: Membership, reflection: Reflection) -> None:
     _own(member, reflection)
+    live.reflection_deleted(reflection)
     reflection.delete()
 
 
@@ -203,6 +207,7 @@ def encouragement_toggle(
             except IntegrityError:
                 pass  # a concurrent click already added it: the result is the same
         counts = encouragement_counts(reflection)
+        live.encouragement_changed(reflection, kind=kind, added=now_on, counts=counts)
     return now_on, counts
 
 
@@ -228,6 +233,7 @@ def reply_create(
             reply = Reply.objects.create(
                 reflection=reflection, author=member, body=text, client_id=client_id
             )
+            live.reply_created(reply)
     except IntegrityError:
         if client_id:
             return Reply.objects.get(author=member, client_id=client_id), False

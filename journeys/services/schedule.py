@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from groups import permissions
 from groups.models import Group
+from journeys import live
 from journeys.models import Journey, JourneyRun, WeeklyTheme
 
 UNPUBLISHED = (WeeklyTheme.Status.DRAFT, WeeklyTheme.Status.SCHEDULED)
@@ -181,6 +182,7 @@ def theme_publish(*, theme: WeeklyTheme, by=None) -> bool:
     if published:
         theme.refresh_from_db()
         _finish_run_if_done(theme.run)
+        live.theme_published(theme)
     return published
 
 

@@ -10,13 +10,15 @@ ANONYMOUS_LABEL = "A member"
 @register.simple_tag
 def author_name(item, viewer) -> str:
     """The name a viewer may see: anonymous posts show "A member" to members; moderators still see who."""
+    viewer_pk = getattr(viewer, "pk", None)
+    is_own = viewer_pk is not None and item.author_id == viewer_pk
     if getattr(item, "is_anonymous", False):
-        if viewer is not None and item.author_id == viewer.pk:
+        if is_own:
             return "You (posted anonymously)"
-        if viewer is not None and viewer.is_moderator:
+        if getattr(viewer, "is_moderator", False):
             return f"{item.author.display_name} (anonymous to members)"
         return ANONYMOUS_LABEL
-    if viewer is not None and item.author_id == viewer.pk:
+    if is_own:
         return f"{item.author.display_name} (you)"
     return item.author.display_name
 

@@ -120,6 +120,9 @@ else:
     # A real (per-process) cache: allauth's rate limits do not work on the dummy one.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Who is online on a group page, shared by every web process (see journeys/presence.py).
+PRESENCE_REDIS_URL = REDIS_URL
+
 # Longest task may run TASK_TIME_LIMIT seconds; the broker must not redeliver
 # a message that is still being worked on, so the visibility timeout is longer.
 CELERY_TASK_TIME_LIMIT = 300

@@ -19,7 +19,17 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1", "[::1]"]
 # The REDIS_URL tests opt into; a database number of its own, flushed by fixtures.
 TEST_REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_URL = ""
+PRESENCE_REDIS_URL = ""
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+if env.bool("TEST_SERVER_USES_REDIS", default=False) and TEST_REDIS_URL:
+    # A real ASGI server process started by the cross-process tests.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [TEST_REDIS_URL]},
+        }
+    }
+    PRESENCE_REDIS_URL = TEST_REDIS_URL
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = None

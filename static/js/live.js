@@ -1,0 +1,230 @@
+// Live group feed: one WebSocket per group page. Without it, every form still
+// works through a normal page load; with it, posts and encouragement go over the
+// socket and new reflections appear in place.
+const root = document.getElementById("live");
+if (root && "WebSocket" in window) start(root);
+
+function uuid() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function start(root) {
+  const path = root.dataset.wsPath;
+  const themeId = Number(root.dataset.theme || 0);
+  let lastId = Number(root.dataset.lastEvent || 0);
+  let ws = null;
+  let open = false;
+  let stopped = false;
+  let attempt = 0;
+  let pingTimer = null;
+  let retryTimer = null;
+  const pending = new Map(); // client_id -> {form, kind, message}
+  const status = root.querySelector("[data-live-status]");
+  const presence = root.querySelector("[data-live-presence]");
+  const typing = root.querySelector("[data-live-typing]");
+  const announcer = document.getElementById("live-announcer");
+  const csrf = () => document.querySelector("input[name=csrfmiddlewaretoken]")?.value || "";
+  let typingTimer = null;
+
+  const setStatus = (state, text) => { root.dataset.state = state; status.textContent = text; };
+  const announce = (text) => { announcer.textContent = ""; setTimeout(() => { announcer.textContent = text; }, 50); };
+  const send = (message) => { if (open) ws.send(JSON.stringify(message)); return open; };
+
+  function connect() {
+    if (stopped) return;
+    clearTimeout(retryTimer);
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    ws = new WebSocket(scheme + location.host + path);
+    setStatus("connecting", attempt ? "Reconnecting…" : "Connecting…");
+    ws.onopen = () => {
+      attempt = 0; open = true; setStatus("live", "Live");
+      send({ type: "resume", last_event_id: lastId });
+      for (const p of pending.values()) send(p.message); // retries keep their client id: stored once
+      pingTimer = setInterval(() => send({ type: "ping" }), 25000);
+    };
+    ws.onmessage = (e) => handle(JSON.parse(e.data));
+    ws.onclose = (e) => {
+      open = false; clearInterval(pingTimer);
+      if (e.code === 4403 || e.code === 4401) { stopped = true; setStatus("closed", "Live updates stopped"); return; }
+      setStatus("offline", "Offline · reconnecting");
+      attempt += 1;
+      const base = Math.min(30000, 1000 * 2 ** Math.min(attempt - 1, 5));
+      retryTimer = setTimeout(connect, base / 2 + Math.random() * (base / 2)); // backoff with jitter
+    };
+  }
+  window.addEventListener("online", () => { if (!open && !stopped) { attempt = 0; connect(); } });
+
+  function fragment(html) {
+    const t = document.createElement("template");
+    t.innerHTML = html.trim();
+    t.content.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach((i) => { i.value = csrf(); });
+    return t.content.firstElementChild;
+  }
+
+  function upsertReflection(msg, isNew) {
+    const existing = document.getElementById(`reflection-${msg.id}`);
+    const el = fragment(msg.html);
+    if (existing) { existing.replaceWith(el); return; }
+    const feed = document.getElementById("feed-items");
+    if (!isNew || !feed || Number(feed.dataset.feedTheme) !== msg.theme_id) {
+      if (isNew) announce("A new reflection was shared on another week.");
+      return;
+    }
+    feed.querySelector(".feed-empty")?.remove();
+    feed.prepend(el);
+    announce("A new reflection was shared.");
+  }
+
+  function setCounts(reflectionId, counts, mineKind, on) {
+    const el = document.getElementById(`reflection-${reflectionId}`);
+    if (!el) return;
+    for (const [kind, n] of Object.entries(counts)) {
+      el.querySelectorAll(`[data-kind="${kind}"] .count`).forEach((c) => { c.textContent = n; });
+    }
+    if (mineKind) el.querySelector(`button[data-kind="${mineKind}"]`)?.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+
+  function formMessage(form, text) {
+    let box = form.querySelector("[data-live-error]");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "message message-error"; box.setAttribute("role", "alert"); box.dataset.liveError = "";
+      form.prepend(box);
+    }
+    box.textContent = text; box.hidden = !text;
+  }
+
+  function handle(msg) {
+    if (msg.event_id) {
+      if (msg.event_id <= lastId) return; // already seen (live and catch-up can overlap)
+      lastId = msg.event_id;
+    }
+    switch (msg.type) {
+      case "journeys.reflection_created": upsertReflection(msg, true); break;
+      case "journeys.reflection_edited": upsertReflection(msg, false); break;
+      case "journeys.reflection_deleted":
+      case "journeys.reflection_hidden": document.getElementById(`reflection-${msg.id}`)?.remove(); break;
+      case "journeys.encouragement_added":
+      case "journeys.encouragement_removed": setCounts(msg.reflection_id, msg.counts); break;
+      case "journeys.reply_created": {
+        const list = document.querySelector(`[data-replies-for="${msg.reflection_id}"]`);
+        if (list && !document.getElementById(`reply-${msg.id}`)) {
+          list.querySelector(".replies-empty")?.remove();
+          list.append(fragment(msg.html));
+          announce("A new reply.");
+        }
+        document.querySelectorAll(`#reflection-${msg.reflection_id} .reflection-links a:first-child`).forEach((a) => {
+          a.textContent = `${msg.reply_count} repl${msg.reply_count === 1 ? "y" : "ies"}`;
+        });
+        break;
+      }
+      case "journeys.theme_published": {
+        const banner = root.querySelector("[data-live-banner]");
+        banner.innerHTML = "";
+        const link = document.createElement("a");
+        link.href = msg.url; link.textContent = `A new theme is here: ${msg.title}`;
+        banner.append(link); banner.hidden = false;
+        announce(`A new theme is here: ${msg.title}`);
+        break;
+      }
+      case "journeys.presence":
+        presence.textContent = msg.count > 1
+          ? `${msg.count} here now${msg.names.length ? `: ${msg.names.join(", ")}` : ""}` : "";
+        break;
+      case "journeys.typing":
+        if (msg.theme_id && themeId && msg.theme_id !== themeId) break;
+        typing.textContent = msg.on ? "Someone is writing…" : "";
+        clearTimeout(typingTimer);
+        if (msg.on) typingTimer = setTimeout(() => { typing.textContent = ""; }, 6000);
+        break;
+      case "journeys.ack": {
+        const p = pending.get(msg.client_id);
+        if (!p) break;
+        pending.delete(msg.client_id);
+        p.form.querySelector("[type=submit]")?.removeAttribute("disabled");
+        if (p.kind === "encouragement") { setCounts(msg.reflection_id, msg.counts, msg.kind, msg.on); break; }
+        formMessage(p.form, "");
+        p.form.reset();
+        delete p.form.dataset.clientId;
+        announce(p.kind === "reply" ? "Your reply is posted." : "Your reflection is shared.");
+        break;
+      }
+      case "journeys.error": {
+        const p = pending.get(msg.client_id);
+        if (p) {
+          pending.delete(msg.client_id);
+          p.form.querySelector("[type=submit]")?.removeAttribute("disabled");
+          delete p.form.dataset.clientId; // the text stays; a fixed version gets a new id
+          const fields = msg.errors ? Object.values(msg.errors).flat().join(" ") : "";
+          formMessage(p.form, fields || msg.message);
+        } else if (msg.code === "rate_limited") {
+          announce(msg.message);
+        }
+        break;
+      }
+      case "journeys.reload": {
+        const banner = root.querySelector("[data-live-banner]");
+        banner.innerHTML = "";
+        const link = document.createElement("a");
+        link.href = location.pathname; link.textContent = "A lot happened while you were away. Reload to see everything.";
+        banner.append(link); banner.hidden = false;
+        break;
+      }
+      default: break;
+    }
+  }
+
+  function submitOverSocket(form, kind, build) {
+    form.addEventListener("submit", (event) => {
+      if (!open) return; // fall back to a normal form post
+      event.preventDefault();
+      form.dataset.clientId = form.dataset.clientId || uuid();
+      const message = { ...build(new FormData(form)), client_id: form.dataset.clientId };
+      pending.set(message.client_id, { form, kind, message });
+      form.querySelector("[type=submit]")?.setAttribute("disabled", "");
+      send(message);
+    });
+  }
+
+  document.querySelectorAll("form[data-live-form=reflection]").forEach((form) => {
+    submitOverSocket(form, "reflection", (d) => ({
+      type: "reflection.create", theme_id: themeId, body: d.get("body") || "",
+      prompt: d.get("prompt") || "", visibility: d.get("visibility") || "group",
+      content_note: d.get("content_note") || "", is_anonymous: d.has("is_anonymous"), witness_only: d.has("witness_only"),
+    }));
+  });
+  document.querySelectorAll("form[data-live-form=reply]").forEach((form) => {
+    const reflectionId = Number(form.dataset.reflection);
+    submitOverSocket(form, "reply", (d) => ({ type: "reply.create", reflection_id: reflectionId, body: d.get("body") || "" }));
+  });
+  // Encouragement buttons, including those inserted later.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!form.matches(".encourage form") || !open) return;
+    event.preventDefault();
+    const article = form.closest("[data-reflection]");
+    const message = {
+      type: "encouragement.toggle", client_id: uuid(),
+      reflection_id: Number(article.dataset.reflection), kind: new FormData(form).get("kind"),
+    };
+    pending.set(message.client_id, { form, kind: "encouragement", message });
+    send(message);
+  });
+
+  let typingSent = 0;
+  let idleTimer = null;
+  document.querySelectorAll("form[data-live-form] textarea").forEach((area) => {
+    area.addEventListener("input", () => {
+      const now = Date.now();
+      if (now - typingSent > 3000) { typingSent = now; send({ type: "typing", on: true, ...(themeId ? { theme_id: themeId } : {}) }); }
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => { typingSent = 0; send({ type: "typing", on: false }); }, 5000);
+    });
+  });
+
+  connect();
+}
