@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_NOT_MEMBER = 4403
 CLOSE_LOGGED_OUT = 4401
-CLOSE_TOO_LARGE = 1009
+CLOSE_TOO_LARGE = 4413  # autobahn lets applications send only 1000 or 3000-4999
 WRITE_LIMIT = (20, 60)  # writes per member per minute
 MESSAGE_LIMIT = (120, 60)  # any message per member per minute
 TYPING_EVERY = 3  # seconds between typing signals a member may send

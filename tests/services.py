@@ -83,6 +83,7 @@ def asgi_server(
             "127.0.0.1",
             "-p",
             str(port),
+            *DAPHNE_LIMITS,
             "supportgroup.asgi:application",
         ],
         cwd=ROOT,

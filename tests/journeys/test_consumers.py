@@ -287,7 +287,7 @@ async def test_oversize_frame_is_refused_and_closed(world):
     await sock.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * 20_000}))
     error = await receive(sock, "journeys.error")
     assert error["code"] == "too_large"
-    assert await sock.receive_output(timeout=2) == {"type": "websocket.close", "code": 1009}
+    assert await sock.receive_output(timeout=2) == {"type": "websocket.close", "code": 4413}
 
 
 async def test_rate_limit_per_member(world):

@@ -1,0 +1,105 @@
+"""Two members on phones see each other in real time, and a dropped connection catches up."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from playwright.sync_api import Browser, expect
+
+from tests.factories import GroupFactory, MembershipFactory, WeeklyThemeFactory
+from tests.proxy import CuttableProxy
+from tests.services import asgi_server
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _logged_in_page(browser: Browser, base: str, user):
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport=PHONE)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}]
+    )
+    return context.new_page()
+
+
+@pytest.fixture
+def server(transactional_db):
+    with asgi_server() as (url, _proc):
+        yield url
+
+
+def test_two_members_live(browser: Browser, server: str):
+    group = GroupFactory()
+    MembershipFactory(group=group, role="owner")
+    alma = MembershipFactory(group=group, display_name="Alma")
+    bea = MembershipFactory(group=group, display_name="Bea")
+    theme = WeeklyThemeFactory(group=group, title="This week")
+    port = int(server.rsplit(":", 1)[1])
+    proxy = CuttableProxy(port)
+    via_proxy = f"http://127.0.0.1:{proxy.port}"
+    try:
+        page_a = _logged_in_page(browser, server, alma.user)
+        page_b = _logged_in_page(browser, via_proxy, bea.user)
+        url = f"/groups/{group.slug}/themes/{theme.pk}/"
+        page_a.goto(server + url)
+        page_b.goto(via_proxy + url)
+        expect(page_a.locator("[data-live-status]")).to_have_text("Live")
+        expect(page_b.locator("[data-live-status]")).to_have_text("Live")
+
+        # A posts; B sees it without reloading.
+        page_a.get_by_label("Your reflection").fill(
+            "Today I called her, and it went better than I feared."
+        )
+        page_a.get_by_role("button", name="Share").click()
+        in_b = page_b.locator("#feed-items .reflection", has_text="it went better than I feared")
+        expect(in_b).to_have_count(1)
+        expect(page_a.get_by_label("Your reflection")).to_have_value("")  # sent: the box is cleared
+
+        # B taps "I hear you"; A sees the count change.
+        in_b.get_by_role("button", name="I hear you").click()
+        in_a = page_a.locator("#feed-items .reflection", has_text="it went better than I feared")
+        expect(in_a.locator('[data-kind="hear"] .count')).to_have_text("1")
+        expect(in_b.get_by_role("button", name="I hear you")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+
+        # B's connection is cut for real while A posts twice.
+        proxy.cut()
+        expect(page_b.locator("[data-live-status]")).not_to_have_text("Live")
+        for text in ("First while you were away.", "Second while you were away."):
+            page_a.get_by_label("Your reflection").fill(text)
+            page_a.get_by_role("button", name="Share").click()
+            expect(page_a.locator("#feed-items .reflection", has_text=text)).to_have_count(1)
+        proxy.restore()
+
+        # B reconnects on its own and sees both, once each, newest first.
+        expect(page_b.locator("[data-live-status]")).to_have_text("Live", timeout=20_000)
+        for text in ("First while you were away.", "Second while you were away."):
+            expect(page_b.locator("#feed-items .reflection", has_text=text)).to_have_count(1)
+        first_two = page_b.locator("#feed-items .reflection .prose").all_inner_texts()[:2]
+        assert first_two == ["Second while you were away.", "First while you were away."]
+        expect(page_b.locator("#feed-items .reflection")).to_have_count(3)
+    finally:
+        proxy.close()
+
+
+def test_without_javascript_the_forms_still_work(browser: Browser, server: str):
+    group = GroupFactory()
+    MembershipFactory(group=group, role="owner")
+    alma = MembershipFactory(group=group, display_name="Alma")
+    theme = WeeklyThemeFactory(group=group)
+    client = Client()
+    client.force_login(alma.user)
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server}]
+    )
+    page = context.new_page()
+    page.goto(f"{server}/groups/{group.slug}/themes/{theme.pk}/")
+    page.get_by_label("Your reflection").fill("Posted with a plain form.")
+    page.get_by_role("button", name="Share").click()
+    expect(
+        page.locator("#feed-items .reflection", has_text="Posted with a plain form.")
+    ).to_have_count(1)
+    context.close()
