@@ -255,7 +255,7 @@ async def test_post_over_socket_and_duplicate_client_id(layer, world):
         ([1, 2, 3], "JSON object"),
     ],
 )
-async def test_invalid_messages_get_clear_error_frames(world, message, needle):
+async def test_invalid_messages_get_clear_error_frames(layer, world, message, needle):
     sock = await connect(world["a"].user, world["group"])
     await sock.send_json_to(message)
     error = await receive(sock, "journeys.error")
@@ -265,7 +265,7 @@ async def test_invalid_messages_get_clear_error_frames(world, message, needle):
     await sock.disconnect()
 
 
-async def test_service_errors_keep_the_text_on_the_client(world):
+async def test_service_errors_keep_the_text_on_the_client(layer, world):
     sock = await connect(world["a"].user, world["group"])
     cid = str(uuid.uuid4())
     await sock.send_json_to(
@@ -282,7 +282,7 @@ async def test_service_errors_keep_the_text_on_the_client(world):
     await sock.disconnect()
 
 
-async def test_oversize_frame_is_refused_and_closed(world):
+async def test_oversize_frame_is_refused_and_closed(layer, world):
     sock = await connect(world["a"].user, world["group"])
     await sock.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * 20_000}))
     error = await receive(sock, "journeys.error")
@@ -290,7 +290,7 @@ async def test_oversize_frame_is_refused_and_closed(world):
     assert await sock.receive_output(timeout=2) == {"type": "websocket.close", "code": 4413}
 
 
-async def test_rate_limit_per_member(world):
+async def test_rate_limit_per_member(layer, world):
     sock = await connect(world["a"].user, world["group"])
     for i in range(21):
         await sock.send_json_to(
@@ -309,7 +309,7 @@ async def test_rate_limit_per_member(world):
     await sock.disconnect()
 
 
-async def test_removed_between_messages_is_refused(world):
+async def test_removed_between_messages_is_refused(layer, world):
     sock = await connect(world["a"].user, world["group"])
     await db(Membership.objects.filter(pk=world["a"].pk).update)(
         status="removed"
@@ -368,7 +368,7 @@ async def test_resume_returns_exactly_the_missed_events(layer, world):
     await sock.disconnect()
 
 
-async def test_resume_too_old_or_too_long_says_reload(world):
+async def test_resume_too_old_or_too_long_says_reload(layer, world):
     a, theme = world["a"], world["theme"]
     sock = await connect(a.user, world["group"])
     r = await _create(a, theme, body="x")
