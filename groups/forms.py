@@ -51,7 +51,14 @@ class EmailInvitationForm(forms.Form):
 class MemberSettingsForm(forms.ModelForm):
     class Meta:
         model = Membership
-        fields = ["display_name", "show_presence", "show_typing"]
+        fields = [
+            "display_name",
+            "show_presence",
+            "show_typing",
+            "digest_frequency",
+            "digest_hour",
+            "theme_email",
+        ]
         labels = {"display_name": "Your name in this group"}
 
 

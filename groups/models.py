@@ -79,6 +79,12 @@ class MembershipQuerySet(models.QuerySet):
         return self.active().filter(role__in=Membership.MODERATING_ROLES)
 
 
+class DigestFrequency(models.TextChoices):
+    OFF = "off", "Off"
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
@@ -113,6 +119,24 @@ class Membership(models.Model):
         default=True, help_text="Show my name in “who is here now”."
     )
     show_typing = models.BooleanField(default=True, help_text="Let others see when I am writing.")
+    # Email preferences for this group (the journeys app sends them).
+    digest_frequency = models.CharField(
+        "Email digest",
+        max_length=8,
+        choices=DigestFrequency.choices,
+        default=DigestFrequency.WEEKLY,
+        help_text="Weekly digests arrive the day before the group's theme day.",
+    )
+    digest_hour = models.PositiveSmallIntegerField(
+        "Delivery hour",
+        default=18,
+        choices=[(h, f"{h:02d}:00") for h in range(24)],
+        help_text="In your own time zone.",
+    )
+    theme_email = models.BooleanField(
+        "Email me when a new weekly theme is posted",
+        default=True,
+    )
 
     objects = MembershipQuerySet.as_manager()
 

@@ -414,8 +414,19 @@ def membership_update_settings(
     display_name: str | None = None,
     show_presence: bool | None = None,
     show_typing: bool | None = None,
+    digest_frequency: str | None = None,
+    digest_hour: int | None = None,
+    theme_email: bool | None = None,
 ) -> Membership:
     fields = []
+    for name, value in (
+        ("digest_frequency", digest_frequency),
+        ("digest_hour", digest_hour),
+        ("theme_email", theme_email),
+    ):
+        if value is not None:
+            setattr(membership, name, value)
+            fields.append(name)
     if display_name is not None:
         name = _clean_display_name(display_name)
         if _display_name_taken(membership.group, name, exclude_pk=membership.pk):

@@ -1,5 +1,8 @@
 from django import forms
 
+from groups.models import Membership
+from supportgroup.accounts.models import User
+
 from .models import WEEKDAYS, Encouragement, Journey, Visibility
 from .services.reflections import CONTENT_NOTE_MAX, REFLECTION_MAX, REPLY_MAX
 
@@ -122,3 +125,20 @@ class ScheduleThemeForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M"],
     )
+
+
+class EmailPreferenceForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["digest_frequency", "digest_hour", "theme_email"]
+
+
+EmailPreferencesFormSet = forms.modelformset_factory(
+    Membership, form=EmailPreferenceForm, extra=0, can_delete=False
+)
+
+
+class PauseEmailForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["email_paused"]

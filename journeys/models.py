@@ -312,3 +312,47 @@ class LiveEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
+
+
+class DigestDelivery(models.Model):
+    """One email to one membership for one period: claimed before sending, marked after.
+
+    ``period`` names what is being sent: ``daily:2026-11-20`` or ``weekly:2026-11-22``
+    (the member's local date), or ``theme:<id>`` for a new-theme email. The
+    unique constraint is what makes sending exactly-once: two workers cannot
+    both claim the same row.
+    """
+
+    class Kind(models.TextChoices):
+        DAILY = "daily", "Daily digest"
+        WEEKLY = "weekly", "Weekly digest"
+        THEME = "theme", "New theme"
+
+    class Status(models.TextChoices):
+        CLAIMED = "claimed", "Being sent"
+        SENT = "sent", "Sent"
+        EMPTY = "empty", "Nothing new: not sent"
+        FAILED = "failed", "Failed permanently"
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="digest_deliveries"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    period = models.CharField(max_length=40)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.CLAIMED)
+    claim_token = models.CharField(max_length=36, blank=True)
+    claimed_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=200, blank=True, help_text="Never holds member text.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["membership", "period"], name="one_delivery_per_member_and_period"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "claimed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.period} to {self.membership_id} ({self.status})"

@@ -1,8 +1,72 @@
-"""Celery tasks of the journeys app: thin shells around services."""
+"""Celery tasks of the journeys app: thin shells around selectors and services."""
+
+from __future__ import annotations
+
+import random
 
 from celery import shared_task
 
-from . import live
+from . import digests, live
+from .digests import Due
+from .services import emails, schedule
+
+RETRY_BASE = 30  # seconds; doubled on each retry, with jitter
+MAX_RETRIES = 5
+
+
+def backoff(retries: int) -> float:
+    base = RETRY_BASE * 2**retries
+    return base / 2 + random.uniform(0, base / 2)  # noqa: S311 - jitter, not security
+
+
+@shared_task(ignore_result=True)
+def publish_due_themes() -> list[int]:
+    """Every minute: publish scheduled themes whose time has come, each exactly once."""
+    return schedule.themes_publish_due()
+
+
+@shared_task(ignore_result=True)
+def send_due_digests() -> int:
+    """Every few minutes: one task per chunk of memberships whose digest is due."""
+    chunks = 0
+    for chunk in digests.due_digests():
+        send_email_chunk.delay([d.as_list() for d in chunk])
+        chunks += 1
+    return chunks
+
+
+@shared_task(ignore_result=True)
+def announce_theme(theme_id: int) -> int:
+    """Email "this week's theme is here" to members who keep that email on."""
+    from .models import WeeklyTheme
+
+    theme = WeeklyTheme.objects.filter(pk=theme_id, status=WeeklyTheme.Status.PUBLISHED).first()
+    if theme is None:
+        return 0
+    chunks = 0
+    for chunk in digests.theme_email_recipients(theme=theme):
+        send_email_chunk.delay([d.as_list() for d in chunk])
+        chunks += 1
+    return chunks
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES, ignore_result=True)
+def send_email_chunk(self, items: list[list], token: str | None = None) -> dict[str, int] | None:
+    """Send one chunk; SMTP trouble retries only what is left, with the same claim token."""
+    import uuid
+
+    token = token or str(uuid.uuid4())
+    try:
+        return emails.deliver(
+            items=[Due(*i) for i in items],
+            token=token,
+            final_attempt=self.request.retries >= self.max_retries,
+        )
+    except emails.TransientEmailError as exc:
+        raise self.retry(
+            args=[[d.as_list() for d in exc.remaining], token],
+            countdown=backoff(self.request.retries),
+        ) from exc
 
 
 @shared_task(ignore_result=True)

@@ -6,6 +6,8 @@ app_name = "journeys"
 
 G = "groups/<slug:slug>/"
 urlpatterns = [
+    path("accounts/emails/", views.email_preferences, name="email_preferences"),
+    path("email/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path(G + "themes/", views.theme_list, name="themes"),
     path(G + "themes/<int:theme_id>/", views.theme_detail, name="theme"),
     path(G + "themes/<int:theme_id>/reflect/", views.reflection_create, name="reflect"),

@@ -13,6 +13,14 @@ app.autodiscover_tasks()
 
 # The beat schedule lives in code, next to the tasks it names.
 app.conf.beat_schedule = {
+    "publish-due-themes": {
+        "task": "journeys.tasks.publish_due_themes",
+        "schedule": 60.0,
+    },
+    "send-due-digests": {
+        "task": "journeys.tasks.send_due_digests",
+        "schedule": 300.0,
+    },
     "prune-live-events": {
         "task": "journeys.tasks.prune_live_events",
         "schedule": crontab(minute=41),

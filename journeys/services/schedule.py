@@ -183,7 +183,32 @@ def theme_publish(*, theme: WeeklyTheme, by=None) -> bool:
         theme.refresh_from_db()
         _finish_run_if_done(theme.run)
         live.theme_published(theme)
+        from journeys.tasks import announce_theme
+
+        announce_theme.delay_on_commit(theme.pk)
     return published
+
+
+def themes_publish_due(*, now: datetime | None = None) -> list[int]:
+    """Publish every theme whose time has come; safe with several workers and beats at once.
+
+    Each theme is taken under a row lock that others skip (PostgreSQL), and
+    ``theme_publish`` is a conditional update, so a theme is published once.
+    """
+    published: list[int] = []
+    while True:
+        with transaction.atomic():
+            theme = (
+                WeeklyTheme.objects.due(now)
+                .select_for_update(skip_locked=True, of=("self",))
+                .select_related("group")
+                .order_by("publish_at", "id")
+                .first()
+            )
+            if theme is None:
+                return published
+            if theme_publish(theme=theme, by=None):
+                published.append(theme.pk)
 
 
 def _later_scheduled(theme: WeeklyTheme) -> list[WeeklyTheme]:

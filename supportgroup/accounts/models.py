@@ -48,6 +48,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     # Explicit consent to store sensitive personal reflections (GDPR art. 9).
     sensitive_data_consent_at = models.DateTimeField(null=True, blank=True)
+    email_paused = models.BooleanField(
+        "Pause all email from groups",
+        default=False,
+        help_text="No digests or theme emails while this is on. Account emails (password reset) still arrive.",
+    )
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)

@@ -52,6 +52,9 @@ def test_same_display_name_is_fine_in_another_group(client, group, outsider):
     assert membership_of(outsider, other).display_name == "Quiet Heron"
 
 
+EMAIL_PREFS = {"digest_frequency": "weekly", "digest_hour": "18"}
+
+
 def test_changing_my_name_to_one_taken_in_the_group_is_refused(client, group, member):
     MembershipFactory(group=group, display_name="Quiet Heron")
     client.force_login(member)
@@ -59,7 +62,8 @@ def test_changing_my_name_to_one_taken_in_the_group_is_refused(client, group, me
     before = membership_of(member, group).display_name
 
     response = client.post(
-        url, {"display_name": "QUIET heron", "show_presence": "on", "show_typing": "on"}
+        url,
+        {"display_name": "QUIET heron", "show_presence": "on", "show_typing": "on", **EMAIL_PREFS},
     )
 
     assert response.status_code == 200
@@ -68,7 +72,7 @@ def test_changing_my_name_to_one_taken_in_the_group_is_refused(client, group, me
     assert 'value="QUIET heron"' in html
     assert membership_of(member, group).display_name == before
 
-    saved = client.post(url, {"display_name": "Calm Otter", "show_presence": "on"})
+    saved = client.post(url, {"display_name": "Calm Otter", "show_presence": "on", **EMAIL_PREFS})
     assert saved.status_code == 302
     m = membership_of(member, group)
     assert (m.display_name, m.show_presence, m.show_typing) == ("Calm Otter", True, False)
@@ -78,7 +82,8 @@ def test_keeping_my_own_name_with_other_capitals_is_allowed(client, group, membe
     client.force_login(member)
     name = membership_of(member, group).display_name
     response = client.post(
-        reverse("groups:my_settings", args=[group.slug]), {"display_name": name.upper()}
+        reverse("groups:my_settings", args=[group.slug]),
+        {"display_name": name.upper(), **EMAIL_PREFS},
     )
     assert response.status_code == 302
     assert membership_of(member, group).display_name == name.upper()

@@ -41,7 +41,7 @@ def _next(ws, type: str, timeout: float = 10) -> dict:
 
 @pytest.fixture
 def two_servers(redis_url):
-    env = {"TEST_SERVER_USES_REDIS": "1", "REDIS_URL": redis_url}
+    env = {"TEST_USE_REAL_SERVICES": "1", "REDIS_URL": redis_url}
     with asgi_server(extra_env=env) as (a, _), asgi_server(extra_env=env) as (b, _):
         yield a, b
 
