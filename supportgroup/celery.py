@@ -23,7 +23,7 @@ app.conf.beat_schedule = {
     },
     "prune-live-events": {
         "task": "journeys.tasks.prune_live_events",
-        "schedule": crontab(minute=41),
+        "schedule": crontab(minute=41),  # hourly
     },
     "clear-expired-sessions": {
         "task": "supportgroup.tasks.clear_expired_sessions",

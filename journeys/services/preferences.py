@@ -6,15 +6,15 @@ from django.db import transaction
 
 from groups.models import DigestFrequency, Membership
 from journeys.emails import UNSUBSCRIBE_FIELDS
+from supportgroup.accounts.models import User
 
 PREFERENCE_FIELDS = ("digest_frequency", "digest_hour", "theme_email")
 
 
 @transaction.atomic
 def preferences_save(*, user, paused: bool, memberships: list[tuple[Membership, dict]]) -> None:
-    if user.email_paused != paused:
-        user.email_paused = paused
-        user.save(update_fields=["email_paused"])
+    User.objects.filter(pk=user.pk).update(email_paused=paused)
+    user.email_paused = paused
     for membership, data in memberships:
         if membership.user_id != user.pk:
             continue

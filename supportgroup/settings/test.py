@@ -21,15 +21,6 @@ TEST_REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_URL = ""
 PRESENCE_REDIS_URL = ""
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-if env.bool("TEST_SERVER_USES_REDIS", default=False) and TEST_REDIS_URL:
-    # A real ASGI server process started by the cross-process tests.
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [TEST_REDIS_URL]},
-        }
-    }
-    PRESENCE_REDIS_URL = TEST_REDIS_URL
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = None
@@ -43,3 +34,18 @@ STORAGES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so that a real ASGI server subprocess can share it.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
+
+if env.bool("TEST_USE_REAL_SERVICES", default=False) and TEST_REDIS_URL:
+    # A server or worker process started by a test that exercises the real services:
+    # Redis for the channel layer, presence and the Celery broker; EMAIL_URL for mail.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [TEST_REDIS_URL]},
+        }
+    }
+    PRESENCE_REDIS_URL = TEST_REDIS_URL
+    CELERY_BROKER_URL = TEST_REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = False
+    if env.str("EMAIL_URL", default=""):
+        vars().update(env.email_url("EMAIL_URL"))
