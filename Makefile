@@ -28,7 +28,7 @@ demo: migrate
 run: demo
 	@echo "Open http://$(HOST):$(PORT)/ (demo logins above)."
 ifdef REDIS_URL
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
+	WEB_PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
 else
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) $(DAPHNE_LIMITS) supportgroup.asgi:application
 endif
