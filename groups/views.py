@@ -118,6 +118,23 @@ def home(request, slug: str):
     )
 
 
+def _join(
+    request, group: Group, form: JoinForm, invitation: Invitation | None = None
+) -> Membership | None:
+    """Join through ``form``; on a ValidationError the form carries the message and None is returned."""
+    try:
+        return services.membership_join(
+            user=request.user,
+            group=group,
+            display_name=form.cleaned_data["display_name"],
+            accept_guidelines=form.cleaned_data["accept_guidelines"],
+            invitation=invitation,
+        )
+    except ValidationError as exc:
+        add_errors(form, exc)
+        return None
+
+
 @login_required
 def join(request, slug: str):
     group = _visible_group(request, slug)
@@ -125,16 +142,8 @@ def join(request, slug: str):
         return redirect("groups:home", slug=slug)
     form = JoinForm(request.POST or None, initial={"display_name": request.user.display_name})
     if request.method == "POST" and form.is_valid():
-        try:
-            membership = services.membership_join(
-                user=request.user,
-                group=group,
-                display_name=form.cleaned_data["display_name"],
-                accept_guidelines=form.cleaned_data["accept_guidelines"],
-            )
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
+        membership = _join(request, group, form)
+        if membership is not None:
             if membership.is_active:
                 messages.success(request, f"Welcome to {group.name}.")
             else:
@@ -387,15 +396,7 @@ def invitation(request, token: str):
     form = JoinForm(request.POST or None, initial={"display_name": request.user.display_name})
     if request.method == "POST" and form.is_valid():
         try:
-            membership = services.membership_join(
-                user=request.user,
-                group=group,
-                display_name=form.cleaned_data["display_name"],
-                accept_guidelines=form.cleaned_data["accept_guidelines"],
-                invitation=inv,
-            )
-        except ValidationError as exc:
-            add_errors(form, exc)
+            joined = _join(request, group, form, invitation=inv)
         except PermissionDenied as exc:
             request.session.pop(SESSION_INVITATION, None)
             return render(
@@ -404,9 +405,9 @@ def invitation(request, token: str):
                 {"state": "refused", "reason": str(exc)},
                 status=403,
             )
-        else:
+        if joined is not None:
             request.session.pop(SESSION_INVITATION, None)
-            if membership.is_active:
+            if joined.is_active:
                 messages.success(request, f"Welcome to {group.name}.")
             else:
                 messages.info(request, "Your request is with the moderators.")

@@ -203,11 +203,8 @@ def reflection_hidden(reflection: Reflection) -> LiveEvent:
     )
 
 
-def encouragement_changed(
-    reflection: Reflection, *, kind: str, added: bool, counts: dict[str, int]
-) -> LiveEvent:
-    type = "journeys.encouragement_added" if added else "journeys.encouragement_removed"
-    body = {"type": type, "reflection_id": reflection.pk, "kind": kind, "counts": counts}
+def _emit_to_viewers_of(reflection: Reflection, type: str, body: dict[str, Any]) -> LiveEvent:
+    """The same payload for everyone who can see ``reflection`` (counts and replies name nobody new)."""
     visible_to_members = reflection.visibility == Visibility.GROUP and not reflection.hidden_at
     return _emit(
         group_id=reflection.group_id,
@@ -222,6 +219,14 @@ def encouragement_changed(
     )
 
 
+def encouragement_changed(
+    reflection: Reflection, *, kind: str, added: bool, counts: dict[str, int]
+) -> LiveEvent:
+    type = "journeys.encouragement_added" if added else "journeys.encouragement_removed"
+    body = {"type": type, "reflection_id": reflection.pk, "kind": kind, "counts": counts}
+    return _emit_to_viewers_of(reflection, type, body)
+
+
 def reply_created(reply: Reply) -> LiveEvent:
     reflection = reply.reflection
     count = reflection.replies.filter(hidden_at__isnull=True).count()
@@ -232,18 +237,7 @@ def reply_created(reply: Reply) -> LiveEvent:
         "reply_count": count,
         "html": render_to_string("journeys/_reply.html", {"reply": reply}),
     }
-    visible_to_members = reflection.visibility == Visibility.GROUP and not reflection.hidden_at
-    return _emit(
-        group_id=reflection.group_id,
-        type="journeys.reply_created",
-        author_id=reflection.author_id,
-        reflection_id=reflection.pk,
-        payloads={
-            "members": body if visible_to_members else None,
-            "moderators": body,
-            "author": body,
-        },
-    )
+    return _emit_to_viewers_of(reflection, "journeys.reply_created", body)
 
 
 def theme_published(theme: WeeklyTheme) -> LiveEvent:
