@@ -1,9 +1,11 @@
 from django import forms
 
+from supportgroup.forms import NoColonMixin
+
 from .models import Group, Membership
 
 
-class GroupForm(forms.ModelForm):
+class GroupForm(NoColonMixin, forms.ModelForm):
     class Meta:
         model = Group
         fields = ["name", "description", "guidelines", "is_listed", "join_policy", "time_zone"]
@@ -20,7 +22,7 @@ class GroupSettingsForm(GroupForm):
         fields = [*GroupForm.Meta.fields, "allow_digest_excerpts"]
 
 
-class JoinForm(forms.Form):
+class JoinForm(NoColonMixin, forms.Form):
     display_name = forms.CharField(
         max_length=40,
         label="Your name in this group",
@@ -32,7 +34,7 @@ class JoinForm(forms.Form):
     )
 
 
-class LinkInvitationForm(forms.Form):
+class LinkInvitationForm(NoColonMixin, forms.Form):
     expires_in_days = forms.IntegerField(
         min_value=1, max_value=90, initial=14, label="Valid for (days)"
     )
@@ -44,11 +46,11 @@ class LinkInvitationForm(forms.Form):
     )
 
 
-class EmailInvitationForm(forms.Form):
+class EmailInvitationForm(NoColonMixin, forms.Form):
     email = forms.EmailField(label="Email address")
 
 
-class MemberSettingsForm(forms.ModelForm):
+class MemberSettingsForm(NoColonMixin, forms.ModelForm):
     class Meta:
         model = Membership
         fields = [
@@ -62,5 +64,5 @@ class MemberSettingsForm(forms.ModelForm):
         labels = {"display_name": "Your name in this group"}
 
 
-class RoleForm(forms.Form):
+class RoleForm(NoColonMixin, forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)

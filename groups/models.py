@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
@@ -10,9 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-
-def time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+from supportgroup.timezones import time_zone_choices  # noqa: E402,F401 - migrations refer to it here
 
 
 def email_hash(email: str) -> str:

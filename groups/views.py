@@ -65,6 +65,9 @@ def group_context(request, group: Group, **extra) -> dict:
         "can_change_settings": permissions.can_change_settings(user, group),
         "can_manage_invitations": permissions.can_manage_invitations(user, group),
         "can_participate": permissions.can_participate(user, group),
+        "pending_count": selectors.pending_requests(group=group).count()
+        if permissions.can_moderate(user, group)
+        else 0,
         **extra,
     }
 

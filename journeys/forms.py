@@ -2,12 +2,13 @@ from django import forms
 
 from groups.models import Membership
 from supportgroup.accounts.models import User
+from supportgroup.forms import NoColonMixin
 
 from .models import WEEKDAYS, Encouragement, Journey, Visibility
 from .services.reflections import CONTENT_NOTE_MAX, REFLECTION_MAX, REPLY_MAX
 
 
-class ReflectionForm(forms.Form):
+class ReflectionForm(NoColonMixin, forms.Form):
     """Limits are checked by the service (clear message, text kept); no maxlength cuts text silently."""
 
     prompt = forms.ChoiceField(required=False, label="Answering a question (optional)")
@@ -50,7 +51,7 @@ class ReflectionEditForm(ReflectionForm):
         del self.fields["client_id"]
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(NoColonMixin, forms.Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Reply",
@@ -65,7 +66,7 @@ class EncourageForm(forms.Form):
     kind = forms.ChoiceField(choices=Encouragement.Kind.choices)
 
 
-class CheckInForm(forms.Form):
+class CheckInForm(NoColonMixin, forms.Form):
     note = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -74,7 +75,7 @@ class CheckInForm(forms.Form):
     )
 
 
-class JourneyStartForm(forms.Form):
+class JourneyStartForm(NoColonMixin, forms.Form):
     journey = forms.ModelChoiceField(queryset=Journey.objects.order_by("title"), empty_label=None)
     start_date = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}), label="Start on or after"
@@ -85,7 +86,7 @@ class JourneyStartForm(forms.Form):
     )
 
 
-class ThemeForm(forms.Form):
+class ThemeForm(NoColonMixin, forms.Form):
     title = forms.CharField(max_length=120)
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
     practice = forms.CharField(
@@ -119,7 +120,7 @@ class OneOffThemeForm(ThemeForm):
         return data
 
 
-class ScheduleThemeForm(forms.Form):
+class ScheduleThemeForm(NoColonMixin, forms.Form):
     publish_at = OneOffThemeForm.base_fields["publish_at"].__class__(
         label="When (group's time zone)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -127,7 +128,7 @@ class ScheduleThemeForm(forms.Form):
     )
 
 
-class EmailPreferenceForm(forms.ModelForm):
+class EmailPreferenceForm(NoColonMixin, forms.ModelForm):
     class Meta:
         model = Membership
         fields = ["digest_frequency", "digest_hour", "theme_email"]
@@ -138,7 +139,7 @@ EmailPreferencesFormSet = forms.modelformset_factory(
 )
 
 
-class PauseEmailForm(forms.ModelForm):
+class PauseEmailForm(NoColonMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = ["email_paused"]

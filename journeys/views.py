@@ -379,6 +379,9 @@ def theme_new(request, slug: str):
     group = _moderated_group(request, slug)
     with timezone.override(zoneinfo.ZoneInfo(group.time_zone)):
         form = OneOffThemeForm(request.POST or None)
+        form.fields[
+            "publish_at"
+        ].label = f"Date and time ({group.time_zone.replace('_', ' ')} time)"
         valid = request.method == "POST" and form.is_valid()
     if valid:
         data = form.cleaned_data

@@ -134,6 +134,7 @@ def theme_create_oneoff(
     permissions.allow_moderate(by, group)
     if group.is_archived:
         raise ValidationError("This group is archived.")
+    _in_the_future(publish_at)
     theme = WeeklyTheme(group=group, created_by=by, status=WeeklyTheme.Status.DRAFT)
     theme.title, theme.summary = title.strip(), summary.strip()
     theme.practice, theme.reminder, theme.prompts = (
@@ -260,9 +261,17 @@ def theme_set_draft(*, theme: WeeklyTheme, by) -> WeeklyTheme:
     return theme
 
 
+def _in_the_future(publish_at: datetime | None) -> None:
+    if publish_at is not None and publish_at <= timezone.now():
+        raise ValidationError(
+            {"publish_at": "Please pick a time in the future (or post it now instead)."}
+        )
+
+
 @transaction.atomic
 def theme_schedule(*, theme: WeeklyTheme, by, publish_at: datetime) -> WeeklyTheme:
     permissions.allow_moderate(by, theme.group)
+    _in_the_future(publish_at)
     if theme.status not in (
         WeeklyTheme.Status.DRAFT,
         WeeklyTheme.Status.SCHEDULED,
@@ -288,19 +297,26 @@ def run_pause(*, run: JourneyRun, by) -> JourneyRun:
 
 @transaction.atomic
 def run_resume(*, run: JourneyRun, by, now: datetime | None = None) -> JourneyRun:
-    """Carry on from the next weekly slot; the remaining weeks follow one a week."""
+    """Carry on where the schedule stands: nothing that went by during the pause goes out at once.
+
+    If the next scheduled theme's time is still ahead, every date stays as the
+    moderator left it (postponements, hand-picked dates). If the pause ran over
+    it, all remaining themes move later by the same whole number of weeks, so
+    the next one goes out at its usual weekday and time, after now.
+    """
     permissions.allow_moderate(by, run.group)
     if run.status != JourneyRun.Status.PAUSED:
         raise ValidationError("This journey is not paused.")
     now = now or timezone.now()
-    local_now = now.astimezone(zoneinfo.ZoneInfo(run.group.time_zone))
-    day = first_day_on_or_after(local_now.date(), run.weekday)
-    if local_slot(run.group, day, run.local_time) <= now:
-        day += timedelta(weeks=1)
-    remaining = run.themes.filter(status=WeeklyTheme.Status.SCHEDULED).order_by("position")
-    for i, theme in enumerate(remaining):
-        theme.publish_at = local_slot(run.group, day + timedelta(weeks=i), run.local_time)
-        theme.save(update_fields=["publish_at"])
+    remaining = list(
+        run.themes.filter(status=WeeklyTheme.Status.SCHEDULED).order_by("publish_at", "position")
+    )
+    if remaining and remaining[0].publish_at <= now:
+        behind = now - remaining[0].publish_at
+        weeks = behind.days // 7 + 1
+        for theme in remaining:
+            theme.publish_at = _shift_local(run.group, theme.publish_at, 7 * weeks)
+            theme.save(update_fields=["publish_at"])
     run.status = JourneyRun.Status.ACTIVE
     run.save(update_fields=["status"])
     return run

@@ -13,6 +13,7 @@ function uuid() {
 }
 
 function start(root) {
+  root.hidden = false;
   const path = root.dataset.wsPath;
   const themeId = Number(root.dataset.theme || 0);
   let lastId = Number(root.dataset.lastEvent || 0);
@@ -104,7 +105,10 @@ function start(root) {
       lastId = msg.event_id;
     }
     switch (msg.type) {
-      case "journeys.reflection_created": upsertReflection(msg, true); break;
+      case "journeys.reflection_created":
+        typing.textContent = ""; // whoever was writing has probably just posted
+        upsertReflection(msg, true);
+        break;
       case "journeys.reflection_edited": upsertReflection(msg, false); break;
       case "journeys.reflection_deleted":
       case "journeys.reflection_hidden": document.getElementById(`reflection-${msg.id}`)?.remove(); break;
@@ -164,6 +168,16 @@ function start(root) {
         } else if (msg.code === "rate_limited") {
           announce(msg.message);
         }
+        break;
+      }
+      case "journeys.closed": {
+        stopped = true;
+        const banner = root.querySelector("[data-live-banner]");
+        banner.textContent = msg.reason === "logged_out"
+          ? "You signed out in another tab. Sign in again to keep going."
+          : "You are no longer a member of this group, so live updates have stopped.";
+        banner.hidden = false;
+        document.querySelectorAll("form[data-live-form]").forEach((f) => { f.hidden = true; });
         break;
       }
       case "journeys.reload": {

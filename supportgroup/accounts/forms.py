@@ -1,10 +1,12 @@
 from django import forms
 from django.utils import timezone
 
+from supportgroup.forms import NoColonMixin
+
 from .models import User, time_zone_choices
 
 
-class SignupForm(forms.Form):
+class SignupForm(NoColonMixin, forms.Form):
     """Extra signup fields; allauth calls :meth:`signup` after creating the user."""
 
     display_name = forms.CharField(
@@ -45,7 +47,7 @@ class SignupForm(forms.Form):
         user.save(update_fields=["display_name", "time_zone", "sensitive_data_consent_at"])
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(NoColonMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = ["display_name", "time_zone"]

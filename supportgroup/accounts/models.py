@@ -1,12 +1,8 @@
-import zoneinfo
-
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
 
-
-def time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+from supportgroup.timezones import time_zone_choices  # noqa: E402,F401 - migrations refer to it here
 
 
 class UserManager(BaseUserManager):

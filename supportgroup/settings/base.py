@@ -255,6 +255,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # 403s and 404s are ordinary here (the permission rules); only errors are worth a traceback.
+        "django.request": {"level": "ERROR"},
         "daphne": {"level": "WARNING"},
     },
 }

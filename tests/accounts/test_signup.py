@@ -54,7 +54,7 @@ def test_signup_verify_login_logout(client):
     assert logged_in.status_code == 302
     assert client.session["_auth_user_id"] == str(user.pk)
     home = client.get("/")
-    assert "Welcome back, Rosa" in home.content.decode()
+    assert "Welcome, Rosa" in home.content.decode()
 
     client.post(reverse("account_logout"))
     assert "_auth_user_id" not in client.session

@@ -103,3 +103,31 @@ def test_without_javascript_the_forms_still_work(browser: Browser, server: str):
         page.locator("#feed-items .reflection", has_text="Posted with a plain form.")
     ).to_have_count(1)
     context.close()
+
+
+def test_long_links_stay_on_the_phone_screen_and_deleting_asks_first(browser: Browser, server: str):
+    from journeys.models import Reflection
+
+    group = GroupFactory()
+    MembershipFactory(group=group, role="owner")
+    alma = MembershipFactory(group=group, display_name="A" * 40)
+    theme = WeeklyThemeFactory(group=group)
+    page = _logged_in_page(browser, server, alma.user)
+    page.goto(f"{server}/groups/{group.slug}/themes/{theme.pk}/")
+    page.get_by_label("Your reflection").fill(
+        "See https://example.org/" + "very-long-path-segment" * 8
+    )
+    page.get_by_role("button", name="Share").click()
+    expect(page.locator("#feed-items .reflection")).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    reflection = Reflection.objects.get()
+    page.goto(f"{server}/groups/{group.slug}/reflections/{reflection.pk}/")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete this reflection").click()
+    expect(page.get_by_role("button", name="Delete this reflection")).to_be_visible()
+    assert Reflection.objects.filter(pk=reflection.pk).exists()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete this reflection").click()
+    expect(page.get_by_text("Your reflection has been deleted.")).to_be_visible()
+    assert not Reflection.objects.filter(pk=reflection.pk).exists()

@@ -152,3 +152,43 @@ def test_outsider_sees_public_page_without_content(client, outsider):
     assert "About us" in html and "<strong>Kindness first</strong>" in html
     assert "Secret Name" not in html
     assert member.user.email not in html
+
+
+@pytest.mark.django_db
+def test_error_pages_keep_the_site_and_the_crisis_link(client, outsider):
+    missing = client.get("/groups/no-such-group/")
+    assert missing.status_code == 404
+    html = missing.content.decode()
+    assert "We couldn't find that page" in html and 'href="/help/"' in html
+    group = GroupFactory(is_listed=True)
+    client.force_login(outsider)
+    refused = client.get(reverse("groups:members", args=[group.slug]))
+    assert refused.status_code == 403
+    assert "Only members of this group can see this." in refused.content.decode()
+
+
+@pytest.mark.django_db
+def test_banned_person_sees_no_join_form(client):
+    group = GroupFactory(is_listed=True, join_policy="open")
+    banned = MembershipFactory(group=group, status="banned")
+    client.force_login(banned.user)
+    html = client.get(reverse("groups:home", args=[group.slug])).content.decode()
+    assert "You can't join this group." in html and 'name="accept_guidelines"' not in html
+
+
+@pytest.mark.django_db
+def test_moderators_see_how_many_requests_wait(client):
+    group = GroupFactory()
+    moderator = MembershipFactory(group=group, role="moderator").user
+    member = MembershipFactory(group=group).user
+    MembershipFactory(group=group, status="pending")
+    MembershipFactory(group=group, status="pending")
+    client.force_login(moderator)
+    assert (
+        'Requests <span class="badge">2</span>'
+        in client.get(reverse("groups:members", args=[group.slug])).content.decode()
+    )
+    client.force_login(member)
+    assert (
+        "Requests" not in client.get(reverse("groups:members", args=[group.slug])).content.decode()
+    )

@@ -205,3 +205,24 @@ def test_unlisted_schedule_is_404_for_outsiders(client, outsider):
     MembershipFactory(group=group, role="owner")
     client.force_login(outsider)
     assert client.get(reverse("journeys:schedule", args=[group.slug])).status_code == 404
+
+
+def test_a_brief_pause_keeps_postponements_and_chosen_dates(group, owner, run):
+    themes = _themes(group)
+    svc.theme_postpone(theme=themes[2], by=owner)
+    before = [t.publish_at for t in _themes(group)]
+    svc.run_pause(run=run, by=owner)
+    svc.run_resume(run=run, by=owner, now=before[0] - timedelta(days=1))
+    assert [t.publish_at for t in _themes(group)] == before
+
+
+def test_themes_cannot_be_scheduled_in_the_past(group, owner):
+    yesterday = timezone.now() - timedelta(days=1)
+    with pytest.raises(ValidationError, match="in the future"):
+        svc.theme_create_oneoff(
+            group=group, by=owner, title="Late", summary="x", publish_at=yesterday
+        )
+    draft = svc.theme_create_oneoff(group=group, by=owner, title="Draft", summary="x")
+    with pytest.raises(ValidationError, match="in the future"):
+        svc.theme_schedule(theme=draft, by=owner, publish_at=yesterday)
+    assert not WeeklyTheme.objects.filter(status="scheduled", group=group).exists()
