@@ -123,6 +123,9 @@ def test_long_links_stay_on_the_phone_screen_and_deleting_asks_first(browser: Br
 
     reflection = Reflection.objects.get()
     page.goto(f"{server}/groups/{group.slug}/reflections/{reflection.pk}/")
+    delete = page.get_by_role("button", name="Delete this reflection")
+    # A destructive button looks different from the main action (outlined, not filled).
+    assert delete.evaluate("b => getComputedStyle(b).backgroundColor") == "rgba(0, 0, 0, 0)"
     page.once("dialog", lambda dialog: dialog.dismiss())
     page.get_by_role("button", name="Delete this reflection").click()
     expect(page.get_by_role("button", name="Delete this reflection")).to_be_visible()
