@@ -312,7 +312,11 @@ def membership_approve(*, membership: Membership, by) -> Membership:
     permissions.allow_moderate(by, membership.group)
     if membership.status != Membership.Status.PENDING:
         raise ValidationError("This request has already been handled.")
-    return _transition(membership, Membership.Status.ACTIVE, by=by, action="request_approved")
+    from .tasks import send_request_approved_email
+
+    _transition(membership, Membership.Status.ACTIVE, by=by, action="request_approved")
+    send_request_approved_email.delay_on_commit(membership.pk)
+    return membership
 
 
 @transaction.atomic

@@ -397,3 +397,21 @@ def test_email_invitation_to_a_banned_address_is_refused(client, group, owner, m
     assert response.status_code == 400
     assert "This address cannot be invited to this group." in response.content.decode()
     assert not Invitation.objects.filter(group=group, email__iexact=member.email).exists()
+
+
+@pytest.mark.django_db
+def test_approval_is_emailed_to_the_person_who_asked(django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from tests.factories import GroupFactory, MembershipFactory
+
+    group = GroupFactory(join_policy="approval", name="Tender Circle")
+    moderator = MembershipFactory(group=group, role="moderator").user
+    waiting = MembershipFactory(group=group, status="pending")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.membership_approve(membership=waiting, by=moderator)
+    [message] = mail.outbox
+    assert message.to == [waiting.user.email]
+    assert "Tender Circle" not in message.subject  # discreet, like every email
+    assert "you are now a member of Tender Circle" in message.body
+    assert f"/groups/{group.slug}/" in message.body
