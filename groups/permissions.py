@@ -82,14 +82,6 @@ def allow_view_member_list(user, group: Group) -> None:
 # --- Joining and leaving -----------------------------------------------------------
 
 
-def can_request_join(user, group: Group) -> bool:
-    """A join form may be shown (policy and invitation checks happen in the service)."""
-    if group.is_archived:
-        return False
-    m = membership_for(user, group)
-    return m is None or m.status == Membership.Status.REMOVED
-
-
 def can_leave(user, group: Group) -> bool:
     m = membership_for(user, group)
     return m is not None and m.status in (Membership.Status.ACTIVE, Membership.Status.PENDING)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from .models import Group, Invitation, Membership
 
@@ -35,8 +35,6 @@ def member_list(*, group: Group, include_inactive: bool) -> QuerySet[Membership]
     if not include_inactive:
         members = members.filter(status=Membership.Status.ACTIVE)
     role_order = {"owner": 0, "moderator": 1, "member": 2}
-    from django.db.models import Case, IntegerField, Value, When
-
     return members.annotate(
         role_rank=Case(
             *[When(role=r, then=Value(i)) for r, i in role_order.items()],

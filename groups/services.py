@@ -450,7 +450,3 @@ def membership_update_settings(
         except IntegrityError as exc:
             raise ValidationError({"display_name": JOIN_DISPLAY_NAME_TAKEN}) from exc
     return membership
-
-
-def membership_mark_read(*, membership: Membership) -> None:
-    Membership.objects.filter(pk=membership.pk).update(last_read_at=timezone.now())

@@ -28,7 +28,6 @@ from .models import Encouragement, LiveEvent, Reflection, Reply, Visibility, Wee
 
 MAX_CATCH_UP_EVENTS = 500
 MAX_CATCH_UP_AGE = timedelta(hours=24)
-AUDIENCES = ("members", "moderators", "author")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -284,10 +282,6 @@ class PracticeCheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"Check-in {self.pk}"
-
-
-def new_client_id() -> uuid.UUID:
-    return uuid.uuid4()
 
 
 class LiveEvent(models.Model):

@@ -15,7 +15,6 @@ from .models import (
     PracticeCheckIn,
     Reflection,
     Reply,
-    Visibility,
     WeeklyTheme,
 )
 
@@ -213,10 +212,6 @@ def theme_reflection_counts(*, viewer: Membership, themes: list[WeeklyTheme]) ->
         .annotate(n=Count("id"))
     )
     return {row["theme_id"]: row["n"] for row in rows}
-
-
-def visibility_label(value: str) -> str:
-    return Visibility(value).label
 
 
 def published_theme(*, group_id: int, theme_id: int) -> WeeklyTheme | None:

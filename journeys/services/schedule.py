@@ -81,6 +81,13 @@ def journey_start(
     return run
 
 
+def _in_the_future(publish_at: datetime | None) -> None:
+    if publish_at is not None and publish_at <= timezone.now():
+        raise ValidationError(
+            {"publish_at": "Please pick a time in the future (or post it now instead)."}
+        )
+
+
 def _clean_prompts(prompts: list[str] | str) -> list[str]:
     if isinstance(prompts, str):
         prompts = prompts.splitlines()
@@ -259,13 +266,6 @@ def theme_set_draft(*, theme: WeeklyTheme, by) -> WeeklyTheme:
     theme.status = WeeklyTheme.Status.DRAFT
     theme.save(update_fields=["status"])
     return theme
-
-
-def _in_the_future(publish_at: datetime | None) -> None:
-    if publish_at is not None and publish_at <= timezone.now():
-        raise ValidationError(
-            {"publish_at": "Please pick a time in the future (or post it now instead)."}
-        )
 
 
 @transaction.atomic
