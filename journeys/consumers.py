@@ -7,6 +7,8 @@ by members is ever logged here.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -16,10 +18,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError
 
 from groups import selectors as group_selectors
 from groups.models import Membership
-from supportgroup import ratelimit, realtime
+from supportgroup import ratelimit, realtime, shutdown
 
 from . import live, presence
 from . import selectors as journey_selectors
@@ -31,6 +34,11 @@ logger = logging.getLogger(__name__)
 CLOSE_NOT_MEMBER = 4403
 CLOSE_LOGGED_OUT = 4401
 CLOSE_TOO_LARGE = 4413  # autobahn lets applications send only 1000 or 3000-4999
+# The browser reconnects on these: the server is restarting / try again soon. (The standard
+# 1012 and 1013 are refused by autobahn, so they take the same numbers in the 4000 range.)
+CLOSE_SERVICE_RESTART = 4012
+CLOSE_TRY_AGAIN_LATER = 4013
+SHUTDOWN_CLEANUP = 1.0  # seconds a socket may spend leaving presence while the server stops
 WRITE_LIMIT = (20, 60)  # writes per member per minute
 MESSAGE_LIMIT = (120, 60)  # any message per member per minute
 TYPING_EVERY = 3  # seconds between typing signals a member may send
@@ -43,38 +51,99 @@ def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
     return {"__all__": exc.messages}
 
 
+class DatabaseUnavailable(Exception):
+    """A query failed twice in a row (the database restarted, or dropped our connection)."""
+
+
+async def _db(fn, *args, _retry: bool = True, **kwargs):
+    """Run ``fn`` in the database thread; survive one dropped connection.
+
+    With ``CONN_MAX_AGE`` > 0 a connection lives across messages, so a backend
+    terminated by the server (restart, failover, idle timeout) first shows up
+    here. ``close_old_connections`` runs before every call and, with
+    ``CONN_HEALTH_CHECKS``, replaces a dead connection; if the query still
+    fails, the connection is dropped and the call is tried once more.
+    Writes that are not idempotent pass ``_retry=False``: they fail with a
+    clear message instead (the client keeps the text and may send it again).
+    """
+    call = database_sync_to_async(fn)
+    try:
+        return await call(*args, **kwargs)
+    except DatabaseError as exc:
+        if not _is_connection_error(exc):
+            raise
+        await database_sync_to_async(_drop_connection)()
+        if not _retry:
+            raise DatabaseUnavailable from exc
+        try:
+            return await call(*args, **kwargs)
+        except DatabaseError as again:
+            if _is_connection_error(again):
+                raise DatabaseUnavailable from again
+            raise
+
+
+def _is_connection_error(exc: DatabaseError) -> bool:
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def _drop_connection() -> None:
+    from django.db import connection
+
+    connection.close()
+
+
 class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
     membership: Membership | None = None
+    subscriptions: list[str] = []
+    tag = ""
+
+    async def server_stopping(self) -> None:
+        """The process is shutting down (``supportgroup.shutdown``): ask the browser to come back."""
+        self.membership = None  # deliver nothing more
+        with contextlib.suppress(Exception):
+            await self.close(code=CLOSE_SERVICE_RESTART)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._leave(), SHUTDOWN_CLEANUP)
 
     # --- Connection ----------------------------------------------------------------------
 
     async def connect(self) -> None:
+        shutdown.register(self)
         slug = self.scope["url_route"]["kwargs"]["slug"]
-        self.membership = await database_sync_to_async(group_selectors.active_membership)(
-            user=self.scope.get("user"), slug=slug
-        )
+        try:
+            self.membership = await _db(
+                group_selectors.active_membership, user=self.scope.get("user"), slug=slug
+            )
+        except DatabaseUnavailable:
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         await self.accept()
         if self.membership is None:
             await self.close(code=CLOSE_NOT_MEMBER)
             return
         m = self.membership
-        self.subscriptions = [
-            live.channel_for_group(m.group_id),
-            realtime.group_name("membership", m.pk),
-            realtime.group_name("user", m.user_id),
-        ]
+        self.tag = realtime.member_tag(m.pk)
+        self.subscriptions = live.subscriptions(m)
         for name in self.subscriptions:
             await self.channel_layer.group_add(name, self.channel_name)
-        last = await database_sync_to_async(live.latest_event_id)(m.group)
-        await self.send_json({"type": "journeys.hello", "last_event_id": last})
+        latest = await _db(live.latest_seq, m.group_id)
+        await self.send_json({"type": "journeys.hello", "seq": latest})
         await self._presence_join()
 
     async def disconnect(self, code) -> None:
-        if not getattr(self, "subscriptions", None):
+        shutdown.unregister(self)
+        await self._leave()
+
+    async def _leave(self) -> None:
+        names, self.subscriptions = self.subscriptions, []
+        if not names:
             return
-        for name in self.subscriptions:
+        for name in names:
             await self.channel_layer.group_discard(name, self.channel_name)
-        group_id = self.subscriptions and int(self.subscriptions[0].split(".")[1])
+        group_id = int(names[0].split(".")[1])
         await presence.leave(group_id, self.channel_name)
         await self._presence_broadcast(group_id)
 
@@ -118,15 +187,25 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         if problem:
             await self._error("invalid", problem, client_id)
             return
+        try:
+            await self._dispatch(content, client_id)
+        except DatabaseUnavailable:
+            await self._error(
+                "unavailable",
+                "We couldn't reach our database just now. Nothing you wrote is lost: "
+                "please try again in a moment.",
+                client_id,
+            )
+
+    async def _dispatch(self, content: dict[str, Any], client_id: str | None) -> None:
+        m = self.membership
         # A member removed a second ago must be refused.
-        fresh = await database_sync_to_async(group_selectors.refreshed_membership)(
-            membership_id=m.pk
-        )
+        fresh = await _db(group_selectors.refreshed_membership, membership_id=m.pk)
         if fresh is None:
             await self._error("not_member", "You are no longer a member of this group.", client_id)
             await self._end(CLOSE_NOT_MEMBER, "membership_ended")
             return
-        self.membership = fresh
+        await self._follow_role(fresh)
         kind = content["type"]
         if kind in (
             "reflection.create",
@@ -163,24 +242,29 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def on_ping(self, content) -> None:
+        # The heartbeat carries the group's newest number: a socket that missed a push
+        # (a process died, the channel layer lost it) notices here and resumes.
         await self._presence_join(broadcast=False)
-        await self.send_json({"type": "journeys.pong"})
+        latest = await _db(live.latest_seq, self.membership.group_id)
+        await self.send_json({"type": "journeys.pong", "seq": latest})
 
     async def on_resume(self, content) -> None:
-        result = await database_sync_to_async(live.events_since)(
-            membership=self.membership, last_id=content["last_event_id"]
+        result = await _db(
+            live.events_since, membership=self.membership, last_seq=content["last_seq"]
         )
         if result == live.RELOAD:
             await self.send_json(
                 {"type": "journeys.reload", "reason": "Too much happened while you were away."}
             )
             return
-        for payload in result:
+        for payload in result.payloads:
             await self.send_json(payload)
-        await self.send_json({"type": "journeys.resumed", "count": len(result)})
+        await self.send_json(
+            {"type": "journeys.resumed", "seq": result.upto, "count": len(result.payloads)}
+        )
 
     async def on_reflection_create(self, content) -> None:
-        reflection, _ = await database_sync_to_async(self._create_reflection)(content)
+        reflection, _ = await _db(self._create_reflection, content)
         await self.send_json(
             {"type": "journeys.ack", "client_id": content["client_id"], "id": reflection.pk}
         )
@@ -204,7 +288,7 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def on_reply_create(self, content) -> None:
-        reply, _ = await database_sync_to_async(self._create_reply)(content)
+        reply, _ = await _db(self._create_reply, content)
         await self.send_json(
             {"type": "journeys.ack", "client_id": content["client_id"], "id": reply.pk}
         )
@@ -227,7 +311,7 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         key = f"ws-toggle:{self.membership.pk}:{uuid.UUID(content['client_id'])}"
         done = await cache.aget(key)
         if done is None:
-            on, counts = await database_sync_to_async(self._toggle)(content)
+            on, counts = await _db(self._toggle, content, _retry=False)
             done = {"on": on, "counts": counts}
             await cache.aset(key, done, timeout=TOGGLE_REPLAY_SECONDS)
         await self.send_json(
@@ -290,11 +374,9 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
     # --- Outbound (channel layer handlers) ------------------------------------------------------
 
     async def live_event(self, message) -> None:
-        if self.membership is None:
-            return
-        payload = live.payload_for(message["event"], self.membership)
-        if payload is not None:
-            await self.send_json(payload)
+        m = self.membership
+        if m is not None and live.wants(message, is_moderator=m.is_moderator, tag=self.tag):
+            await self.send_json(message["payload"])
 
     async def presence_update(self, message) -> None:
         if self.membership is not None:
@@ -314,13 +396,26 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
     async def groups_membership_changed(self, message) -> None:
         if self.membership is None:
             return
-        fresh = await database_sync_to_async(group_selectors.refreshed_membership)(
-            membership_id=self.membership.pk
-        )
+        try:
+            fresh = await _db(
+                group_selectors.refreshed_membership, membership_id=self.membership.pk
+            )
+        except DatabaseUnavailable:
+            return  # the next message re-checks
         if fresh is None:
             await self._end(CLOSE_NOT_MEMBER, "membership_ended")
         else:
-            self.membership = fresh
+            await self._follow_role(fresh)
+
+    async def _follow_role(self, fresh: Membership) -> None:
+        """Join or leave the moderators' channel as the role changes."""
+        self.membership = fresh
+        wanted = live.subscriptions(fresh)
+        for name in set(wanted) - set(self.subscriptions):
+            await self.channel_layer.group_add(name, self.channel_name)
+        for name in set(self.subscriptions) - set(wanted):
+            await self.channel_layer.group_discard(name, self.channel_name)
+        self.subscriptions = wanted
 
     async def accounts_logged_out(self, message) -> None:
         await self._end(CLOSE_LOGGED_OUT, "logged_out")

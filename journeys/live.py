@@ -1,33 +1,67 @@
-"""Live events of a group feed: stored, numbered, rendered once per audience, pushed after commit.
+"""Live events of a group feed: numbered per group, addressed to audiences, rendered from current state.
 
-Services call these functions inside their transaction. Each creates one
-:class:`LiveEvent` (the id is what clients resume from) and hands it to
-``supportgroup.realtime`` which pushes it after the commit. Audiences:
+Services call the ``reflection_*``/``reply_created``/... functions inside
+their transaction. Each takes the group's next sequence number and stores a
+:class:`LiveEvent` (what happened, to which objects, for which audience: no
+member text). After the commit, the event is rendered **once per audience**
+from the committed state and pushed (``supportgroup.realtime``):
 
-- "members": every active member (and moderators, when there is no moderator payload);
-- "moderators": moderators, who may see who wrote an anonymous post and
-  moderators-only posts;
-- "author": the author's own sockets (their other tabs), the only audience
-  of a private journal entry.
+- ``group.<id>``: every member's sockets (also presence and typing);
+- ``moderators.<id>``: moderators' sockets, when their view differs
+  (moderators-only and hidden posts, the author of an anonymous post);
+- ``membership.<id>``: the author's own sockets (their other tabs), when the
+  author's view differs (a private journal entry, the edit link).
+
+A socket therefore receives exactly one message per sequence number: the
+content it may see, or ``journeys.skip`` carrying only the number. Content
+a member may not see never travels to their socket. Clients apply numbers
+in order, notice gaps, and fill them with :func:`events_since`, which renders
+the current state for that viewer through ``Reflection.objects.visible_to``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection, transaction
+from django.db.models import Count
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from groups.models import Group, Membership
+from groups.models import Membership
 from supportgroup import realtime
 
-from .models import Encouragement, LiveEvent, Reflection, Reply, Visibility, WeeklyTheme
+from .models import (
+    Encouragement,
+    LiveAudience,
+    LiveEvent,
+    LiveSequence,
+    Reflection,
+    Reply,
+    Visibility,
+    WeeklyTheme,
+)
 
 MAX_CATCH_UP_EVENTS = 500
 MAX_CATCH_UP_AGE = timedelta(hours=24)
+RELOAD = "reload"
+
+CREATED = "journeys.reflection_created"
+EDITED = "journeys.reflection_edited"
+DELETED = "journeys.reflection_deleted"
+HIDDEN = "journeys.reflection_hidden"
+ENCOURAGEMENT_ADDED = "journeys.encouragement_added"
+ENCOURAGEMENT_REMOVED = "journeys.encouragement_removed"
+REPLY_CREATED = "journeys.reply_created"
+THEME_PUBLISHED = "journeys.theme_published"
+SKIP = "journeys.skip"
+REFLECTION_TYPES = {CREATED, EDITED, DELETED, HIDDEN}
+ENCOURAGEMENT_TYPES = {ENCOURAGEMENT_ADDED, ENCOURAGEMENT_REMOVED}
+WIDTH = {LiveAudience.AUTHOR: 0, LiveAudience.MODERATORS: 1, LiveAudience.MEMBERS: 2}
 
 
 @dataclass(frozen=True)
@@ -46,63 +80,251 @@ def channel_for_group(group_id: int) -> str:
     return realtime.group_name("group", group_id)
 
 
+def channel_for_moderators(group_id: int) -> str:
+    return realtime.group_name("moderators", group_id)
+
+
+def channel_for_membership(membership_id: int) -> str:
+    return realtime.group_name("membership", membership_id)
+
+
+def channel_for_user(user_id: int) -> str:
+    return realtime.group_name("user", user_id)
+
+
+def subscriptions(membership: Membership) -> list[str]:
+    """The channel-layer groups one socket of ``membership`` listens to."""
+    names = [
+        channel_for_group(membership.group_id),
+        channel_for_membership(membership.pk),
+        channel_for_user(membership.user_id),
+    ]
+    if membership.is_moderator:
+        names.append(channel_for_moderators(membership.group_id))
+    return names
+
+
+# --- Who sees what ------------------------------------------------------------------
+
+
+def audience_of(reflection: Reflection) -> str:
+    """The widest audience that sees ``reflection`` as it is now."""
+    if reflection.visibility == Visibility.PRIVATE:
+        return LiveAudience.AUTHOR
+    if reflection.visibility == Visibility.MODERATORS or reflection.hidden_at:
+        return LiveAudience.MODERATORS
+    return LiveAudience.MEMBERS
+
+
+def widest(*audiences: str) -> str:
+    return max(audiences, key=WIDTH.__getitem__)
+
+
+def audience_sees(audience: str, reflection: Reflection) -> bool:
+    """Whether a whole audience sees ``reflection``: the rule of ``visible_to`` for a stand-in viewer.
+
+    ``tests/journeys/test_live.py`` checks the two agree for every case.
+    """
+    if audience == LiveAudience.AUTHOR:
+        return True
+    if audience == LiveAudience.MODERATORS:
+        return reflection.visibility in (Visibility.GROUP, Visibility.MODERATORS)
+    return reflection.visibility == Visibility.GROUP and not reflection.hidden_at
+
+
+def _in_audience(event: LiveEvent, membership: Membership) -> bool:
+    if event.audience == LiveAudience.MEMBERS:
+        return True
+    if event.author_id == membership.pk:
+        return True
+    return event.audience == LiveAudience.MODERATORS and membership.is_moderator
+
+
+# --- Writing events -------------------------------------------------------------------
+
+
+def _next_seq(group_id: int) -> int:
+    """Take the group's next number. The row stays locked until the caller's transaction ends."""
+    table = connection.ops.quote_name(LiveSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (group_id, last) VALUES (%s, 1) "  # noqa: S608 - table name from the model
+            f"ON CONFLICT (group_id) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [group_id],
+        )
+        return cursor.fetchone()[0]
+
+
 def _emit(
     *,
     group_id: int,
     type: str,
-    payloads: dict[str, Any],
+    audience: str,
     author_id: int | None = None,
     reflection_id: int | None = None,
+    reply_id: int | None = None,
+    theme_id: int | None = None,
 ) -> LiveEvent:
-    event = LiveEvent.objects.create(
-        group_id=group_id,
-        type=type,
-        author_id=author_id,
-        reflection_id=reflection_id,
-        payloads=payloads,
-    )
-    realtime.broadcast(
-        channel_for_group(group_id), {"type": "live.event", "event": serialize(event)}
-    )
+    """Store the event; push it to its audiences after the commit.
+
+    Call it last in the writer's transaction: the group's number stays locked until the commit.
+    """
+    with transaction.atomic():
+        event = LiveEvent.objects.create(
+            group_id=group_id,
+            seq=_next_seq(group_id),
+            type=type,
+            audience=audience,
+            author_id=author_id,
+            reflection_id=reflection_id,
+            reply_id=reply_id,
+            theme_id=theme_id,
+        )
+    realtime.broadcast_built(lambda: pushes_for(event))
     return event
 
 
-def serialize(event: LiveEvent) -> dict[str, Any]:
-    return {
-        "id": event.pk,
-        "type": event.type,
-        "author_id": event.author_id,
-        "reflection_id": event.reflection_id,
-        "payloads": event.payloads,
-    }
-
-
-def payload_for(event: dict[str, Any], membership: Membership) -> dict[str, Any] | None:
-    """The JSON one socket receives for ``event`` (a serialized LiveEvent), or None."""
-    payloads = event["payloads"]
-    if event.get("author_id") == membership.pk and payloads.get("author") is not None:
-        body = payloads["author"]
-    elif membership.is_moderator and payloads.get("moderators") is not None:
-        body = payloads["moderators"]
-    else:
-        body = payloads.get("members")
-    if body is None:
-        return None
-    return {**body, "event_id": event["id"]}
-
-
-# --- Rendering ----------------------------------------------------------------------
-
-
-def _reflection_html(
-    reflection: Reflection, viewer, counts: dict[str, int], reply_count: int
-) -> str:
-    reflection.counts = counts
-    reflection.my_kinds = set()
-    reflection.reply_count = reply_count
-    reflection.viewer_is_author = (
-        viewer is not None and getattr(viewer, "pk", None) == reflection.author_id
+def reflection_created(reflection: Reflection) -> LiveEvent:
+    return _emit(
+        group_id=reflection.group_id,
+        type=CREATED,
+        audience=audience_of(reflection),
+        author_id=reflection.author_id,
+        reflection_id=reflection.pk,
+        theme_id=reflection.theme_id,
     )
+
+
+def reflection_edited(reflection: Reflection, *, was: str | None = None) -> LiveEvent:
+    """``was``: the audience before the change, so those who lose sight of it are told."""
+    return _emit(
+        group_id=reflection.group_id,
+        type=EDITED,
+        audience=widest(audience_of(reflection), was or LiveAudience.AUTHOR),
+        author_id=reflection.author_id,
+        reflection_id=reflection.pk,
+        theme_id=reflection.theme_id,
+    )
+
+
+def reflection_deleted(reflection: Reflection) -> LiveEvent:
+    """Call before deleting: the audience is whoever could see it."""
+    return _emit(
+        group_id=reflection.group_id,
+        type=DELETED,
+        audience=audience_of(reflection),
+        author_id=reflection.author_id,
+        reflection_id=reflection.pk,
+        theme_id=reflection.theme_id,
+    )
+
+
+def reflection_hidden(reflection: Reflection) -> LiveEvent:
+    """Members lose the post; moderators and the author keep seeing it (marked hidden)."""
+    return _emit(
+        group_id=reflection.group_id,
+        type=HIDDEN,
+        audience=LiveAudience.MEMBERS,
+        author_id=reflection.author_id,
+        reflection_id=reflection.pk,
+        theme_id=reflection.theme_id,
+    )
+
+
+def encouragement_changed(reflection: Reflection, *, added: bool) -> LiveEvent:
+    return _emit(
+        group_id=reflection.group_id,
+        type=ENCOURAGEMENT_ADDED if added else ENCOURAGEMENT_REMOVED,
+        audience=audience_of(reflection),
+        author_id=reflection.author_id,
+        reflection_id=reflection.pk,
+        theme_id=reflection.theme_id,
+    )
+
+
+def reply_created(reply: Reply) -> LiveEvent:
+    reflection = reply.reflection
+    return _emit(
+        group_id=reflection.group_id,
+        type=REPLY_CREATED,
+        audience=audience_of(reflection),
+        author_id=reflection.author_id,
+        reflection_id=reflection.pk,
+        reply_id=reply.pk,
+        theme_id=reflection.theme_id,
+    )
+
+
+def theme_published(theme: WeeklyTheme) -> LiveEvent:
+    return _emit(
+        group_id=theme.group_id,
+        type=THEME_PUBLISHED,
+        audience=LiveAudience.MEMBERS,
+        theme_id=theme.pk,
+    )
+
+
+# --- Rendering the current state ----------------------------------------------------------
+
+
+@dataclass
+class _State:
+    """The objects a batch of events concerns, loaded in a constant number of queries."""
+
+    reflections: dict[int, Reflection] = field(default_factory=dict)
+    replies: dict[int, Reply] = field(default_factory=dict)
+    themes: dict[int, WeeklyTheme] = field(default_factory=dict)
+
+
+def _counts(reflection_ids: list[int], viewer_pk: int | None) -> tuple[dict, dict, dict]:
+    counts: dict[int, dict[str, int]] = {
+        pk: dict.fromkeys(Encouragement.Kind.values, 0) for pk in reflection_ids
+    }
+    mine: dict[int, set[str]] = {pk: set() for pk in reflection_ids}
+    replies: dict[int, int] = {}
+    if reflection_ids:
+        rows = Encouragement.objects.filter(reflection_id__in=reflection_ids).values_list(
+            "reflection_id", "kind", "member_id"
+        )
+        for reflection_id, kind, member_id in rows:
+            counts[reflection_id][kind] += 1
+            if member_id == viewer_pk:
+                mine[reflection_id].add(kind)
+        replies = dict(
+            Reply.objects.filter(reflection_id__in=reflection_ids, hidden_at__isnull=True)
+            .values_list("reflection_id")
+            .annotate(n=Count("id"))
+            .values_list("reflection_id", "n")
+        )
+    return counts, mine, replies
+
+
+def _load(events: Iterable[LiveEvent], *, reflections=None, viewer_pk: int | None = None) -> _State:
+    events = list(events)
+    state = _State()
+    reflection_ids = {e.reflection_id for e in events if e.reflection_id}
+    if reflections is None:
+        reflections = Reflection.objects.all()
+    state.reflections = {
+        r.pk: r
+        for r in reflections.filter(pk__in=reflection_ids).select_related(
+            "author", "theme", "group"
+        )
+    }
+    counts, mine, reply_counts = _counts(list(state.reflections), viewer_pk)
+    for pk, r in state.reflections.items():
+        r.counts, r.my_kinds, r.reply_count = counts[pk], mine[pk], reply_counts.get(pk, 0)
+    reply_ids = {e.reply_id for e in events if e.reply_id}
+    if reply_ids:
+        state.replies = Reply.objects.select_related("author").in_bulk(reply_ids)
+    theme_ids = {e.theme_id for e in events if e.type == THEME_PUBLISHED}
+    if theme_ids:
+        state.themes = WeeklyTheme.objects.select_related("group").in_bulk(theme_ids)
+    return state
+
+
+def _reflection_html(reflection: Reflection, viewer) -> str:
+    reflection.viewer_is_author = getattr(viewer, "pk", None) == reflection.author_id
     return render_to_string(
         "journeys/_reflection.html",
         {
@@ -114,201 +336,216 @@ def _reflection_html(
     )
 
 
-def _counts(reflection: Reflection) -> tuple[dict[str, int], int]:
-    from .services.reflections import encouragement_counts
-
-    return encouragement_counts(reflection), reflection.replies.filter(
-        hidden_at__isnull=True
-    ).count()
-
-
-def _reflection_payloads(reflection: Reflection, type: str) -> dict[str, Any]:
-    counts, replies = _counts(reflection)
-    base = {"type": type, "id": reflection.pk, "theme_id": reflection.theme_id}
-    removed = {
-        "type": "journeys.reflection_deleted",
-        "id": reflection.pk,
-        "theme_id": reflection.theme_id,
-    }
-
-    def render(viewer) -> dict[str, Any]:
+def _payload(
+    event: LiveEvent,
+    state: _State,
+    *,
+    viewer,
+    sees: Callable[[Reflection], bool],
+    in_audience: bool,
+    created: bool = False,
+) -> dict[str, Any] | None:
+    """What ``viewer`` is sent for ``event`` given the current state; None means nothing."""
+    reflection = state.reflections.get(event.reflection_id) if event.reflection_id else None
+    visible = reflection is not None and sees(reflection)
+    if event.type in REFLECTION_TYPES:
+        if visible:
+            return {
+                "type": CREATED if created or event.type == CREATED else EDITED,
+                "id": reflection.pk,
+                "theme_id": reflection.theme_id,
+                "visibility": reflection.visibility,
+                "html": _reflection_html(reflection, viewer),
+            }
+        if in_audience:  # they may have it on screen: tell them to take it away
+            return {
+                "type": HIDDEN if event.type == HIDDEN else DELETED,
+                "id": event.reflection_id,
+                "theme_id": event.theme_id,
+            }
+        return None
+    if event.type in ENCOURAGEMENT_TYPES:
+        if not visible:
+            return None
+        return {"type": event.type, "reflection_id": reflection.pk, "counts": reflection.counts}
+    if event.type == REPLY_CREATED:
+        reply = state.replies.get(event.reply_id)
+        if not visible or reply is None or reply.hidden_at:
+            return None
+        if reflection.visibility == Visibility.PRIVATE:
+            return None
         return {
-            **base,
-            "html": _reflection_html(reflection, viewer, counts, replies),
-            "visibility": reflection.visibility,
+            "type": REPLY_CREATED,
+            "id": reply.pk,
+            "reflection_id": reflection.pk,
+            "reply_count": reflection.reply_count,
+            "html": render_to_string("journeys/_reply.html", {"reply": reply, "viewer": viewer}),
+        }
+    if event.type == THEME_PUBLISHED:
+        theme = state.themes.get(event.theme_id)
+        if theme is None or theme.status != WeeklyTheme.Status.PUBLISHED:
+            return None
+        return {
+            "type": THEME_PUBLISHED,
+            "id": theme.pk,
+            "title": theme.title,
+            "url": reverse("journeys:theme", args=[theme.group.slug, theme.pk]),
+        }
+    return None
+
+
+def _numbered(event: LiveEvent, payload: dict[str, Any] | None) -> dict[str, Any]:
+    return {**(payload or {"type": SKIP}), "seq": event.seq}
+
+
+def pushes_for(event: LiveEvent) -> list[realtime.Push]:
+    """The messages for ``event``: one per audience whose view differs, each rendered once."""
+    state = _load([event])
+    views = {}
+    for audience, viewer in (
+        (LiveAudience.MEMBERS, MEMBERS),
+        (LiveAudience.MODERATORS, MODERATORS),
+    ):
+        views[audience] = _numbered(
+            event,
+            _payload(
+                event,
+                state,
+                viewer=viewer,
+                sees=lambda r, a=audience: audience_sees(a, r),
+                in_audience=WIDTH[event.audience] >= WIDTH[audience],
+            ),
+        )
+    moderators_copy = views[LiveAudience.MODERATORS] != views[LiveAudience.MEMBERS]
+    author_view = author_tag = None
+    author = _author(event, state)
+    if author is not None:
+        author_view = _numbered(
+            event, _payload(event, state, viewer=author, sees=lambda r: True, in_audience=True)
+        )
+        base = LiveAudience.MODERATORS if author.is_moderator else LiveAudience.MEMBERS
+        if author_view != views[base]:
+            author_tag = realtime.member_tag(author.pk)
+        else:
+            author_view = None
+
+    def envelope(audience: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "live.event",
+            "audience": audience,
+            "moderators_copy": moderators_copy,
+            "author_tag": author_tag,
+            "payload": payload,
         }
 
-    author = render(reflection.author)
-    if reflection.visibility == Visibility.PRIVATE:
-        members = moderators = removed if type == "journeys.reflection_edited" else None
-    elif reflection.visibility == Visibility.MODERATORS or reflection.hidden_at:
-        members = removed if type == "journeys.reflection_edited" else None
-        moderators = render(MODERATORS)
-    else:
-        members = render(MEMBERS)
-        # Moderators need their own render only when it differs: an anonymous author's name.
-        moderators = render(MODERATORS) if reflection.is_anonymous else None
-    return {"members": members, "moderators": moderators, "author": author}
+    pushes = [(channel_for_group(event.group_id), envelope("members", views[LiveAudience.MEMBERS]))]
+    if moderators_copy:
+        pushes.append(
+            (
+                channel_for_moderators(event.group_id),
+                envelope("moderators", views[LiveAudience.MODERATORS]),
+            )
+        )
+    if author_view is not None:
+        pushes.append((channel_for_membership(author.pk), envelope("author", author_view)))
+    return pushes
 
 
-def reflection_created(reflection: Reflection) -> LiveEvent:
-    return _emit(
-        group_id=reflection.group_id,
-        type="journeys.reflection_created",
-        author_id=reflection.author_id,
-        reflection_id=reflection.pk,
-        payloads=_reflection_payloads(reflection, "journeys.reflection_created"),
-    )
+def _author(event: LiveEvent, state: _State) -> Membership | None:
+    if not event.author_id:
+        return None
+    reflection = state.reflections.get(event.reflection_id)
+    if reflection is not None and reflection.author_id == event.author_id:
+        return reflection.author
+    return Membership.objects.filter(pk=event.author_id).first()
 
 
-def reflection_edited(reflection: Reflection) -> LiveEvent:
-    return _emit(
-        group_id=reflection.group_id,
-        type="journeys.reflection_edited",
-        author_id=reflection.author_id,
-        reflection_id=reflection.pk,
-        payloads=_reflection_payloads(reflection, "journeys.reflection_edited"),
-    )
-
-
-def _removal(reflection: Reflection, type: str) -> LiveEvent:
-    body = {"type": type, "id": reflection.pk, "theme_id": reflection.theme_id}
-    return _emit(
-        group_id=reflection.group_id,
-        type=type,
-        author_id=reflection.author_id,
-        payloads={"members": body, "moderators": None, "author": body},
-    )
-
-
-def reflection_deleted(reflection: Reflection) -> LiveEvent:
-    return _removal(reflection, "journeys.reflection_deleted")
-
-
-def reflection_hidden(reflection: Reflection) -> LiveEvent:
-    """Members lose the post; moderators and the author keep seeing it (marked hidden)."""
-    payloads = _reflection_payloads(reflection, "journeys.reflection_edited")
-    payloads["members"] = {
-        "type": "journeys.reflection_hidden",
-        "id": reflection.pk,
-        "theme_id": reflection.theme_id,
-    }
-    return _emit(
-        group_id=reflection.group_id,
-        type="journeys.reflection_hidden",
-        author_id=reflection.author_id,
-        reflection_id=reflection.pk,
-        payloads=payloads,
-    )
-
-
-def _emit_to_viewers_of(reflection: Reflection, type: str, body: dict[str, Any]) -> LiveEvent:
-    """The same payload for everyone who can see ``reflection`` (counts and replies name nobody new)."""
-    visible_to_members = reflection.visibility == Visibility.GROUP and not reflection.hidden_at
-    return _emit(
-        group_id=reflection.group_id,
-        type=type,
-        author_id=reflection.author_id,
-        reflection_id=reflection.pk,
-        payloads={
-            "members": body if visible_to_members else None,
-            "moderators": body,
-            "author": body,
-        },
-    )
-
-
-def encouragement_changed(
-    reflection: Reflection, *, kind: str, added: bool, counts: dict[str, int]
-) -> LiveEvent:
-    type = "journeys.encouragement_added" if added else "journeys.encouragement_removed"
-    body = {"type": type, "reflection_id": reflection.pk, "kind": kind, "counts": counts}
-    return _emit_to_viewers_of(reflection, type, body)
-
-
-def reply_created(reply: Reply) -> LiveEvent:
-    reflection = reply.reflection
-    count = reflection.replies.filter(hidden_at__isnull=True).count()
-    body = {
-        "type": "journeys.reply_created",
-        "id": reply.pk,
-        "reflection_id": reflection.pk,
-        "reply_count": count,
-        "html": render_to_string("journeys/_reply.html", {"reply": reply}),
-    }
-    return _emit_to_viewers_of(reflection, "journeys.reply_created", body)
-
-
-def theme_published(theme: WeeklyTheme) -> LiveEvent:
-    body = {
-        "type": "journeys.theme_published",
-        "id": theme.pk,
-        "title": theme.title,
-        "url": reverse("journeys:theme", args=[theme.group.slug, theme.pk]),
-    }
-    return _emit(
-        group_id=theme.group_id,
-        type="journeys.theme_published",
-        payloads={"members": body, "moderators": None, "author": None},
-    )
+def wants(message: dict[str, Any], *, is_moderator: bool, tag: str) -> bool:
+    """Whether a socket keeps this copy of an event (it gets exactly one copy per number)."""
+    audience = message["audience"]
+    if audience == "author":
+        return True
+    if message.get("author_tag") == tag:
+        return False  # the author's own copy comes on their membership channel
+    if audience == "moderators":
+        return is_moderator
+    return not (message.get("moderators_copy") and is_moderator)
 
 
 # --- Catching up ---------------------------------------------------------------------
 
-RELOAD = "reload"
 
-
-def latest_event_id(group: Group) -> int:
+def latest_seq(group_id: int) -> int:
     return (
-        LiveEvent.objects.filter(group=group).order_by("-id").values_list("id", flat=True).first()
-        or 0
+        LiveSequence.objects.filter(group_id=group_id).values_list("last", flat=True).first() or 0
     )
 
 
-def events_since(*, membership: Membership, last_id: int, now=None) -> list[dict[str, Any]] | str:
-    """The events after ``last_id`` this member may see now, in order; or RELOAD if the gap is too old or too long."""
+@dataclass
+class CatchUp:
+    payloads: list[dict[str, Any]]
+    upto: int  # every number up to here is accounted for: sent, or nothing this viewer may see
+
+
+def events_since(*, membership: Membership, last_seq: int, now=None) -> CatchUp | str:
+    """What this member may see now of what happened after ``last_seq``, in order; or RELOAD.
+
+    RELOAD when the gap is older than a day, longer than 500 events, pruned,
+    or from a number this server never handed out.
+    """
     now = now or timezone.now()
     group_id = membership.group_id
+    if last_seq > latest_seq(group_id):
+        return RELOAD
     events = list(
-        LiveEvent.objects.filter(group_id=group_id, id__gt=last_id).order_by("id")[
+        LiveEvent.objects.filter(group_id=group_id, seq__gt=last_seq).order_by("seq")[
             : MAX_CATCH_UP_EVENTS + 1
         ]
     )
-    if len(events) > MAX_CATCH_UP_EVENTS:
+    if not events:
+        return CatchUp(payloads=[], upto=last_seq)
+    if (
+        len(events) > MAX_CATCH_UP_EVENTS
+        or events[0].seq != last_seq + 1  # pruned
+        or events[0].created_at < now - MAX_CATCH_UP_AGE
+    ):
         return RELOAD
-    if last_id:
-        seen = (
-            LiveEvent.objects.filter(group_id=group_id, id=last_id)
-            .values_list("created_at", flat=True)
-            .first()
-        )
-        if seen is None or seen < now - MAX_CATCH_UP_AGE:
-            return RELOAD  # pruned, or too long ago: the page must be read afresh
-    elif events and events[0].created_at < now - MAX_CATCH_UP_AGE:
-        return RELOAD
-    # Filtered by what the member may see now, not when the event happened.
-    mentioned = {e.reflection_id for e in events if e.reflection_id}
-    visible = (
-        set(
-            Reflection.objects.visible_to(membership)
-            .filter(pk__in=mentioned)
-            .values_list("pk", flat=True)
-        )
-        if mentioned
-        else set()
+    # Current state, as this member may see it now (not as it was then).
+    state = _load(
+        events,
+        reflections=Reflection.objects.visible_to(membership),
+        viewer_pk=membership.pk,
     )
-    out = []
-    for event in events:
-        if (
-            event.reflection_id
-            and event.reflection_id not in visible
-            and not event.type.endswith(("_deleted", "_hidden"))
-        ):
+    # One message per object: its current state at its last event in the range.
+    last_of: dict[tuple, int] = {}
+    created: set[int] = set()
+    for i, event in enumerate(events):
+        last_of[_object_key(event)] = i
+        if event.type == CREATED:
+            created.add(event.reflection_id)
+    payloads = []
+    for i, event in enumerate(events):
+        if last_of[_object_key(event)] != i:
             continue
-        payload = payload_for(serialize(event), membership)
+        payload = _payload(
+            event,
+            state,
+            viewer=membership,
+            sees=lambda r: True,  # loaded through visible_to: present means visible
+            in_audience=_in_audience(event, membership),
+            created=event.reflection_id in created,
+        )
         if payload is not None:
-            out.append(payload)
-    return out
+            payloads.append(_numbered(event, payload))
+    return CatchUp(payloads=payloads, upto=events[-1].seq)
+
+
+def _object_key(event: LiveEvent) -> tuple:
+    if event.type in REFLECTION_TYPES:
+        return ("reflection", event.reflection_id)
+    if event.type in ENCOURAGEMENT_TYPES:
+        return ("counts", event.reflection_id)
+    return (event.type, event.reply_id or event.theme_id or event.seq)
 
 
 def prune(*, older_than: timedelta = timedelta(hours=48)) -> int:

@@ -16,8 +16,8 @@ ID = {"type": "integer", "minimum": 1}
 SCHEMAS: dict[str, dict[str, Any]] = {
     "ping": {"properties": {"type": {}}},
     "resume": {
-        "properties": {"type": {}, "last_event_id": {"type": "integer", "minimum": 0}},
-        "required": ["last_event_id"],
+        "properties": {"type": {}, "last_seq": {"type": "integer", "minimum": 0}},
+        "required": ["last_seq"],
     },
     "typing": {
         "properties": {"type": {}, "on": {"type": "boolean"}, "theme_id": ID},

@@ -284,28 +284,62 @@ class PracticeCheckIn(models.Model):
         return f"Check-in {self.pk}"
 
 
-class LiveEvent(models.Model):
-    """Every pushed event, numbered, so a client that reconnects can catch up exactly.
+class LiveSequence(models.Model):
+    """The last live-event number handed out in a group.
 
-    Each event is rendered once per audience: ``payloads`` maps "members",
-    "moderators" and "author" to the JSON that audience receives (or None).
-    Which one a socket gets is decided in :func:`journeys.live.payload_for`.
+    Taking the next number updates this row, which PostgreSQL locks until the
+    writer's transaction ends: numbers are therefore committed in the order
+    they were taken, and a client that has every number up to N has missed
+    nothing below N (ids from a shared sequence give no such promise).
+    """
+
+    group = models.OneToOneField(
+        Group, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    last = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"group {self.group_id} at {self.last}"
+
+
+class LiveAudience(models.TextChoices):
+    """Who an event concerns, widest first. Each audience includes the ones after it."""
+
+    MEMBERS = "members", "Every member"
+    MODERATORS = "moderators", "Moderators and the author"
+    AUTHOR = "author", "The author only"
+
+
+class LiveEvent(models.Model):
+    """What happened in a group's live feed, numbered per group, so a client can catch up exactly.
+
+    It records no member text: only the type, the objects it concerns and its
+    audience. A client catching up is sent the *current* state of those
+    objects as that viewer may see it now (``journeys.live.events_since``), so
+    something hidden, deleted or erased since is never replayed.
     """
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="live_events")
+    seq = models.PositiveBigIntegerField()
     type = models.CharField(max_length=60)
+    audience = models.CharField(
+        max_length=10, choices=LiveAudience.choices, default=LiveAudience.MEMBERS
+    )
     author = models.ForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reflection_id = models.BigIntegerField(null=True, blank=True)
-    payloads = models.JSONField(default=dict)
+    reply_id = models.BigIntegerField(null=True, blank=True)
+    theme_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["group", "id"])]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "seq"], name="one_live_event_per_group_seq")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.type} #{self.pk}"
+        return f"{self.type} #{self.group_id}.{self.seq}"
 
 
 class DigestDelivery(models.Model):

@@ -65,7 +65,7 @@ def _theme_page(
     request, group, membership, theme, *, form=None, status=200, template="journeys/theme.html"
 ):
     # Read before the feed: a client resuming from here may see an event twice, never miss one.
-    live_last_event = live.latest_event_id(group)
+    live_last_seq = live.latest_seq(group.pk)
     page = (
         selectors.feed(viewer=membership, theme=theme, before=_before(request)) if theme else None
     )
@@ -81,7 +81,7 @@ def _theme_page(
         checkin_form=CheckInForm(initial={"note": checkin.note if checkin else ""}),
         kinds=Encouragement.Kind.choices,
         earlier=selectors.published_themes(group=group)[:12],
-        live_last_event=live_last_event,
+        live_last_seq=live_last_seq,
     )
     return render(request, template, context, status=status)
 
@@ -157,7 +157,7 @@ def _visible_reflection(membership: Membership, reflection_id: int) -> Reflectio
 @login_required
 def reflection_detail(request, slug: str, reflection_id: int, reply_form=None, status=200):
     group, membership = _member_context(request, slug)
-    live_last_event = live.latest_event_id(group)
+    live_last_seq = live.latest_seq(group.pk)
     reflection = _visible_reflection(membership, reflection_id)
     return render(
         request,
@@ -169,7 +169,7 @@ def reflection_detail(request, slug: str, reflection_id: int, reply_form=None, s
             viewer=membership,
             kinds=Encouragement.Kind.choices,
             reply_form=reply_form or ReplyForm(),
-            live_last_event=live_last_event,
+            live_last_seq=live_last_seq,
         ),
         status=status,
     )

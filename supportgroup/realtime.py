@@ -2,20 +2,49 @@
 
 Services call :func:`broadcast` inside their transaction; the push happens
 after the commit (a rolled-back write is never announced). The database is the
-source of truth: a channel layer failure is logged (without any member text)
-and swallowed, and clients catch up from the database when they reconnect.
+source of truth: a push is best effort. A channel-layer failure is logged
+(channel and event type only, never member text) and swallowed; clients notice
+the gap from the event numbers and catch up from the database.
+
+Pushes never block the thread that committed. With a networked layer (Redis)
+they go through one publisher thread with an event loop of its own, so:
+
+- a request thread never waits on Redis, and never on daphne's event loop
+  (which stops on SIGTERM: ``async_to_sync`` from a request thread then hangs
+  for good, and the process with it);
+- pushes leave each process in commit order;
+- each push is bounded (``PUSH_TIMEOUT``), and at exit the queue gets
+  ``SHUTDOWN_GRACE`` seconds; whatever is left is logged and left to catch-up.
+
+The in-memory layer (one process, ``make run`` without Redis, most tests) is
+pushed on the caller's event loop as before: its queues belong to that loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
+import hashlib
+import hmac
 import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+PUSH_TIMEOUT = 2.0  # seconds for one group_send; a slower push is dropped and caught up
+SHUTDOWN_GRACE = 3.0  # seconds given to queued pushes when the process exits
+
+Push = tuple[str, dict[str, Any]]  # (channel-layer group, message)
 
 
 def group_name(kind: str, key: Any) -> str:
@@ -23,24 +52,154 @@ def group_name(kind: str, key: Any) -> str:
     return f"{kind}.{key}"
 
 
-def _send_now(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
+def member_tag(membership_id: int) -> str:
+    """An opaque, stable tag for a membership.
+
+    Messages to a whole group carry it where the author's sockets must skip
+    them (they get their own copy): the consumer compares tags, and nothing
+    that identifies an anonymous author travels to every member's consumer.
+    """
+    key = f"{settings.SECRET_KEY}:live-author".encode()
+    return hmac.new(key, str(membership_id).encode(), hashlib.sha256).hexdigest()[:20]
+
+
+# --- Capture (tests) ------------------------------------------------------------------------
+
+_captures: list[list[Push]] = []
+
+
+@contextlib.contextmanager
+def capture() -> Iterator[list[Push]]:
+    """Record every push made while the block runs, as ``(group, message)`` pairs.
+
+    Service tests use it to assert *what* was announced and *to whom*.
+    """
+    pushes: list[Push] = []
+    _captures.append(pushes)
     try:
-        async_to_sync(layer.group_send)(group, message)
+        yield pushes
+    finally:
+        _captures.remove(pushes)
+
+
+# --- The publisher thread ----------------------------------------------------------------------
+
+
+class _Publisher:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid: int | None = None
+        self._pending: set[Future] = set()
+        self._atexit = False
+
+    def _ensure_started(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():  # also after a fork
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                threading.Thread(target=run, name="live-publisher", daemon=True).start()
+                ready.wait(5)
+                self._loop, self._pid = loop, os.getpid()
+                self._pending = set()
+                if not self._atexit:
+                    atexit.register(self.drain)
+                    self._atexit = True
+            return self._loop
+
+    def submit(self, pushes: list[Push]) -> Future:
+        loop = self._ensure_started()
+        future = asyncio.run_coroutine_threadsafe(_send_all(pushes), loop)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float = SHUTDOWN_GRACE) -> int:
+        """Wait up to ``timeout`` for queued pushes; returns how many were left unsent."""
+        with self._lock:
+            pending = list(self._pending)
+        if not pending:
+            return 0
+        from concurrent.futures import wait
+
+        _, not_done = wait(pending, timeout=timeout)
+        if not_done:
+            logger.warning(
+                "%d live push(es) not sent before shutdown; clients will catch up", len(not_done)
+            )
+        return len(not_done)
+
+
+_publisher = _Publisher()
+
+
+def drain(timeout: float = SHUTDOWN_GRACE) -> int:
+    """Wait for this process's queued pushes (used at exit, and by tests)."""
+    return _publisher.drain(timeout)
+
+
+async def _send_one(layer, group: str, message: dict[str, Any]) -> None:
+    try:
+        await asyncio.wait_for(layer.group_send(group, message), PUSH_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - live delivery is best effort
         logger.warning(
-            "live push to %s failed (%s: type=%s); clients will catch up on reconnect",
+            "live push to %s failed (%s: type=%s); clients will catch up",
             group,
             exc.__class__.__name__,
             message.get("type"),
         )
 
 
+async def _send_all(pushes: list[Push]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group, message in pushes:
+        await _send_one(layer, group, message)
+
+
+def send_now(pushes: list[Push]) -> None:
+    """Push now, from synchronous code (after a commit). Never raises, never blocks for long."""
+    for captured in _captures:
+        captured.extend(pushes)
+    layer = get_channel_layer()
+    if layer is None or not pushes:
+        return
+    if isinstance(layer, InMemoryChannelLayer):
+        # One process: no network, nothing to wait on; its queues live on the caller's loop.
+        async_to_sync(_send_all)(pushes)
+    else:
+        _publisher.submit(pushes)
+
+
 def broadcast(group: str, message: dict[str, Any]) -> None:
     """Send ``message`` to ``group`` once the current transaction commits."""
-    transaction.on_commit(lambda: _send_now(group, message), robust=True)
+    transaction.on_commit(lambda: send_now([(group, message)]), robust=True)
+
+
+def broadcast_built(build: Callable[[], list[Push]]) -> None:
+    """After the commit, call ``build`` (which reads the committed state) and push what it returns."""
+
+    def run() -> None:
+        try:
+            pushes = build()
+        except Exception:  # a push must never break a write that has committed
+            logger.exception("building a live push failed; clients will catch up")
+            return
+        send_now(pushes)
+
+    transaction.on_commit(run, robust=True)
 
 
 async def send_ephemeral(group: str, message: dict[str, Any]) -> None:
@@ -48,10 +207,12 @@ async def send_ephemeral(group: str, message: dict[str, Any]) -> None:
 
     Called from consumers (already async). Failures are logged like broadcasts.
     """
+    for captured in _captures:
+        captured.append((group, message))
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        await layer.group_send(group, message)
+        await asyncio.wait_for(layer.group_send(group, message), PUSH_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - live delivery is best effort
         logger.warning("ephemeral push to %s failed (%s)", group, exc.__class__.__name__)

@@ -135,6 +135,7 @@ def reflection_edit(
     witness_only: bool | None = None,
 ) -> Reflection:
     _own(member, reflection)
+    was = live.audience_of(reflection)
     reflection.body = _clean_body(body, limit=REFLECTION_MAX)
     prompt, visibility, content_note = _clean_options(
         theme=reflection.theme,
@@ -153,7 +154,7 @@ def reflection_edit(
         reflection.witness_only = witness_only
     reflection.edited_at = timezone.now()
     reflection.save()
-    live.reflection_edited(reflection)
+    live.reflection_edited(reflection, was=was)
     return reflection
 
 
@@ -207,7 +208,7 @@ def encouragement_toggle(
             except IntegrityError:
                 pass  # a concurrent click already added it: the result is the same
         counts = encouragement_counts(reflection)
-        live.encouragement_changed(reflection, kind=kind, added=now_on, counts=counts)
+        live.encouragement_changed(reflection, added=now_on)
     return now_on, counts
 
 

@@ -1,6 +1,11 @@
 // Live group feed: one WebSocket per group page. Without it, every form still
 // works through a normal page load; with it, posts and encouragement go over the
 // socket and new reflections appear in place.
+//
+// Every feed event carries the group's sequence number. Numbers are applied in
+// order, each once: one that arrives early waits for the ones before it; a gap
+// that does not fill within GAP_WAIT (a push lost with a process, or a number
+// the heartbeat says exists) is filled by asking the server to resume.
 const root = document.getElementById("live");
 if (root && "WebSocket" in window) start(root);
 
@@ -16,7 +21,13 @@ function start(root) {
   root.hidden = false;
   const path = root.dataset.wsPath;
   const themeId = Number(root.dataset.theme || 0);
-  let lastId = Number(root.dataset.lastEvent || 0);
+  let lastSeq = Number(root.dataset.lastSeq || 0); // every number up to here is applied
+  const early = new Map(); // seq -> message that arrived before the numbers below it
+  let target = 0; // the newest number the server has told us exists
+  let gapTimer = null;
+  let resuming = false;
+  let resumeGuard = null;
+  let needsReload = false;
   let ws = null;
   let open = false;
   let stopped = false;
@@ -43,14 +54,15 @@ function start(root) {
     setStatus("connecting", attempt ? "Reconnecting…" : "Connecting…");
     ws.onopen = () => {
       attempt = 0; open = true; setStatus("live", "Live");
-      send({ type: "resume", last_event_id: lastId });
+      resuming = false; resume();
       for (const p of pending.values()) send(p.message); // retries keep their client id: stored once
       pingTimer = setInterval(() => send({ type: "ping" }), 25000);
     };
-    ws.onmessage = (e) => handle(JSON.parse(e.data));
+    ws.onmessage = (e) => receive(JSON.parse(e.data));
     ws.onclose = (e) => {
-      open = false; clearInterval(pingTimer);
+      open = false; clearInterval(pingTimer); resuming = false;
       if (e.code === 4403 || e.code === 4401) { stopped = true; setStatus("closed", "Live updates stopped"); return; }
+      // 4012: the server is restarting; 4013: try again soon. Both reconnect like a drop.
       setStatus("offline", "Offline · reconnecting");
       attempt += 1;
       const base = Math.min(30000, 1000 * 2 ** Math.min(attempt - 1, 5));
@@ -76,7 +88,9 @@ function start(root) {
       return;
     }
     feed.querySelector(".feed-empty")?.remove();
-    feed.prepend(el);
+    // Newest first, by id, as a reload would show them (writers may commit out of id order).
+    const after = [...feed.querySelectorAll(":scope > [data-reflection]")].find((x) => Number(x.dataset.reflection) < msg.id);
+    feed.insertBefore(el, after || null);
     announce("A new reflection was shared.");
   }
 
@@ -99,12 +113,78 @@ function start(root) {
     box.textContent = text; box.hidden = !text;
   }
 
-  function handle(msg) {
-    if (msg.event_id) {
-      if (msg.event_id <= lastId) return; // already seen (live and catch-up can overlap)
-      lastId = msg.event_id;
-    }
+  // --- Sequence numbers -------------------------------------------------------------
+  const GAP_WAIT = 1500;
+  const behind = () => early.size > 0 || target > lastSeq;
+
+  function receive(msg) {
     switch (msg.type) {
+      case "journeys.hello": return;
+      case "journeys.pong": expect(msg.seq); return;
+      case "journeys.resumed": resumed(msg.seq); return;
+      default: break;
+    }
+    if (typeof msg.seq !== "number") { apply(msg); return; }
+    if (needsReload || msg.seq <= lastSeq || early.has(msg.seq)) return; // already applied
+    early.set(msg.seq, msg);
+    drain();
+  }
+
+  function drain() {
+    while (early.has(lastSeq + 1)) {
+      const msg = early.get(lastSeq + 1);
+      early.delete(lastSeq + 1);
+      lastSeq += 1;
+      apply(msg);
+    }
+    if (behind()) armGap();
+  }
+
+  function expect(seq) {
+    if (typeof seq !== "number" || seq <= lastSeq) return;
+    target = Math.max(target, seq);
+    armGap();
+  }
+
+  function armGap() {
+    if (gapTimer) return;
+    gapTimer = setTimeout(() => { gapTimer = null; if (behind()) resume(); }, GAP_WAIT);
+  }
+
+  function resume() {
+    if (!open || resuming || needsReload) return;
+    resuming = true;
+    clearTimeout(resumeGuard);
+    resumeGuard = setTimeout(() => { resuming = false; if (behind()) armGap(); }, 10000);
+    send({ type: "resume", last_seq: lastSeq });
+  }
+
+  function resumed(upto) {
+    // Everything up to `upto` is accounted for: what came is applied in order,
+    // and the numbers that did not come were nothing this member may see.
+    resuming = false; clearTimeout(resumeGuard);
+    for (const seq of [...early.keys()].sort((a, b) => a - b)) {
+      if (seq > upto) break;
+      const msg = early.get(seq);
+      early.delete(seq);
+      if (seq > lastSeq) { lastSeq = seq; apply(msg); }
+    }
+    lastSeq = Math.max(lastSeq, upto);
+    drain();
+  }
+
+  function apply(msg) {
+    handle(msg);
+    if (typeof msg.seq === "number") {
+      // Other modules (and the browser tests) can follow what was applied, in order.
+      document.dispatchEvent(new CustomEvent("live:applied", { detail: { seq: msg.seq, type: msg.type, id: msg.id ?? msg.reflection_id ?? null } }));
+    }
+  }
+
+  function handle(msg) {
+    switch (msg.type) {
+      case "journeys.skip": break; // something this member may not see: only its number
+
       case "journeys.reflection_created":
         typing.textContent = ""; // whoever was writing has probably just posted
         upsertReflection(msg, true);
@@ -162,7 +242,8 @@ function start(root) {
         if (p) {
           pending.delete(msg.client_id);
           p.form.querySelector("[type=submit]")?.removeAttribute("disabled");
-          delete p.form.dataset.clientId; // the text stays; a fixed version gets a new id
+          // The text stays. A fixed version gets a new id; a retry after an outage keeps it (stored once).
+          if (msg.code !== "unavailable") delete p.form.dataset.clientId;
           const fields = msg.errors ? Object.values(msg.errors).flat().join(" ") : "";
           formMessage(p.form, fields || msg.message);
         } else if (msg.code === "rate_limited") {
@@ -181,6 +262,7 @@ function start(root) {
         break;
       }
       case "journeys.reload": {
+        needsReload = true; early.clear();
         const banner = root.querySelector("[data-live-banner]");
         banner.innerHTML = "";
         const link = document.createElement("a");

@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from supportgroup.routing import websocket_urlpatterns
 
 ROUTER = URLRouter(websocket_urlpatterns)
-IGNORED = {"journeys.presence", "journeys.pong"}
+IGNORED = {"journeys.presence", "journeys.pong", "journeys.skip"}
 
 
 async def connect(user, group, *, expect_ok: bool = True):

@@ -14,9 +14,10 @@ from django.utils import timezone
 from groups import services as group_services
 from groups.models import Membership
 from journeys import live
-from journeys.models import LiveEvent, Reflection
+from journeys.models import LiveEvent, LiveSequence, Reflection
 from journeys.services import reflections as svc
 from journeys.services import schedule as schedule_svc
+from supportgroup import realtime
 from tests.factories import GroupFactory, MembershipFactory, UserFactory, WeeklyThemeFactory
 from tests.journeys.live_helpers import connect, nothing_but_noise, receive
 from tests.services import free_port
@@ -69,7 +70,7 @@ async def test_connect_refused_with_4403(layer, world, role):
 @pytest.mark.parametrize("who", ["a", "moderator", "owner"])
 async def test_connect_accepted_for_active_members(layer, world, who):
     comm = await connect(world[who].user, world["group"])
-    assert comm.hello["last_event_id"] >= 0
+    assert comm.hello["seq"] >= 0
     presence = await receive(comm, "journeys.presence", ignore=set())
     assert presence["count"] >= 1
     await comm.disconnect()
@@ -105,7 +106,7 @@ async def test_reflection_events_reach_members(layer, world):
     created = await receive(sock_b, "journeys.reflection_created")
     assert created["id"] == r.pk and created["theme_id"] == theme.pk
     assert "Hello from Alma" in created["html"] and "Alma" in created["html"]
-    assert created["event_id"] > sock_b.hello["last_event_id"]
+    assert created["seq"] > sock_b.hello["seq"]
 
     await db(svc.reflection_edit)(member=a, reflection=r, body="Edited words")
     edited = await receive(sock_b, "journeys.reflection_edited")
@@ -250,7 +251,7 @@ async def test_post_over_socket_and_duplicate_client_id(layer, world):
             },
             "kind",
         ),
-        ({"type": "resume", "last_event_id": "yesterday"}, "last_event_id"),
+        ({"type": "resume", "last_seq": "yesterday"}, "last_seq"),
         ({"type": "typing", "on": True, "extra": 1}, "Additional properties"),
         ([1, 2, 3], "JSON object"),
     ],
@@ -301,9 +302,13 @@ async def test_rate_limit_per_member(layer, world):
                 "body": f"post {i}",
             }
         )
-    got = await nothing_but_noise(sock, timeout=1.0)
-    codes = [m.get("code") for m in got if m["type"] == "journeys.error"]
-    acks = [m for m in got if m["type"] == "journeys.ack"]
+    acks, codes = [], []
+    while len(acks) + len(codes) < 21:
+        m = await sock.receive_json_from(timeout=10)
+        if m["type"] == "journeys.ack":
+            acks.append(m)
+        elif m["type"] == "journeys.error":
+            codes.append(m["code"])
     assert len(acks) == 20 and codes == ["rate_limited"]
     assert await db(Reflection.objects.count)() == 20
     await sock.disconnect()
@@ -335,7 +340,7 @@ async def test_removed_between_messages_is_refused(layer, world):
 async def test_resume_returns_exactly_the_missed_events(layer, world):
     a, b, theme = world["a"], world["b"], world["theme"]
     sock = await connect(b.user, world["group"])
-    last = sock.hello["last_event_id"]
+    last = sock.hello["seq"]
     await sock.disconnect()
 
     r1 = await _create(a, theme, body="missed one")
@@ -346,13 +351,14 @@ async def test_resume_returns_exactly_the_missed_events(layer, world):
     await db(svc.reflection_delete)(member=a, reflection=gone)
 
     sock = await connect(b.user, world["group"])
-    await sock.send_json_to({"type": "resume", "last_event_id": last})
+    await sock.send_json_to({"type": "resume", "last_seq": last})
     got = []
     while True:
         m = await sock.receive_json_from(timeout=3)
         if m["type"] == "journeys.presence":
             continue
         if m["type"] == "journeys.resumed":
+            upto = m["seq"]
             break
         got.append(m)
     assert [(m["type"], m["id"]) for m in got] == [
@@ -360,10 +366,12 @@ async def test_resume_returns_exactly_the_missed_events(layer, world):
         ("journeys.reflection_created", r3.pk),
         ("journeys.reflection_deleted", gone_id),
     ]
-    ids = [m["event_id"] for m in got]
-    assert ids == sorted(ids) and ids[0] > last
-    # Nothing twice: resuming from the newest id brings nothing.
-    await sock.send_json_to({"type": "resume", "last_event_id": ids[-1]})
+    seqs = [m["seq"] for m in got]
+    assert seqs == sorted(seqs) and seqs[0] > last
+    # Every number up to the newest is accounted for (the moderators-only post was nothing for B).
+    assert upto == await db(live.latest_seq)(world["group"].pk) == last + 5
+    # Nothing twice: resuming from the newest number brings nothing.
+    await sock.send_json_to({"type": "resume", "last_seq": upto})
     assert (await receive(sock, "journeys.resumed"))["count"] == 0
     await sock.disconnect()
 
@@ -373,30 +381,37 @@ async def test_resume_too_old_or_too_long_says_reload(layer, world):
     sock = await connect(a.user, world["group"])
     r = await _create(a, theme, body="x")
     first = await db(
-        lambda: LiveEvent.objects.filter(group=world["group"]).order_by("id").first()
+        lambda: LiveEvent.objects.filter(group=world["group"]).order_by("seq").first()
     )()
     await db(LiveEvent.objects.filter(pk=first.pk).update)(
         created_at=timezone.now() - timedelta(hours=25)
     )
-    await sock.send_json_to({"type": "resume", "last_event_id": first.pk})
+    await sock.send_json_to({"type": "resume", "last_seq": 0})
     assert await receive(
         sock, "journeys.reload", ignore={"journeys.presence", "journeys.reflection_created"}
     )
-
+    start = await db(live.latest_seq)(world["group"].pk)
     await db(LiveEvent.objects.bulk_create)(
         [
             LiveEvent(
                 group=world["group"],
-                type="journeys.encouragement_added",
+                seq=start + i,
+                type=live.ENCOURAGEMENT_ADDED,
                 reflection_id=r.pk,
-                payloads={"members": {"type": "journeys.encouragement_added"}},
             )
-            for _ in range(501)
+            for i in range(1, 502)
         ]
     )
-    latest = await db(live.latest_event_id)(world["group"])
-    await sock.send_json_to({"type": "resume", "last_event_id": latest - 501})
+    await db(LiveSequence.objects.filter(group=world["group"]).update)(last=start + 501)
+    latest = start + 501
+    await sock.send_json_to({"type": "resume", "last_seq": start})
     assert await receive(sock, "journeys.reload")
+    # A number this server never handed out (an old page after a reset): reload, never silence.
+    await sock.send_json_to({"type": "resume", "last_seq": latest + 10})
+    assert await receive(
+        sock,
+        "journeys.reload",
+    )
     await sock.disconnect()
 
 
@@ -437,7 +452,51 @@ async def test_post_is_saved_when_the_channel_layer_is_down(world, settings, cap
     }
     with caplog.at_level(logging.WARNING, logger="supportgroup.realtime"):
         r = await _create(world["a"], world["theme"], body="PRIVATE WORDS that must not be logged")
+        await db(realtime.drain)(10)
     assert await db(Reflection.objects.filter(pk=r.pk).exists)()
     assert "live push to group." in caplog.text and "clients will catch up" in caplog.text
     assert "PRIVATE WORDS" not in caplog.text
     assert await db(LiveEvent.objects.filter(reflection_id=r.pk).exists)()  # the catch-up is there
+
+
+# --- Audiences follow roles -----------------------------------------------------------------
+
+
+async def test_moderator_channel_is_joined_and_left_live_as_roles_change(layer, world):
+    a, b, owner, theme = world["a"], world["b"], world["owner"], world["theme"]
+    sock_b = await connect(b.user, world["group"])
+    await _create(a, theme, body="before promotion", visibility="moderators")
+    assert (await receive(sock_b, "journeys.skip"))["seq"]  # a number, nothing else
+
+    await db(group_services.membership_set_role)(membership=b, role="moderator", by=owner.user)
+    await sock_b.send_json_to({"type": "ping"})  # let the socket settle on its new role
+    await receive(sock_b, "journeys.pong")
+    await _create(a, theme, body="after promotion", visibility="moderators")
+    created = await receive(sock_b, "journeys.reflection_created")
+    assert "after promotion" in created["html"]
+
+    b_fresh = await db(Membership.objects.get)(pk=b.pk)
+    await db(group_services.membership_set_role)(membership=b_fresh, role="member", by=owner.user)
+    await sock_b.send_json_to({"type": "ping"})
+    await receive(sock_b, "journeys.pong")
+    await _create(a, theme, body="after demotion", visibility="moderators")
+    skipped = await receive(sock_b, "journeys.skip")
+    assert skipped["seq"] == created["seq"] + 1
+    assert await nothing_but_noise(sock_b) == []
+    await sock_b.disconnect()
+
+
+async def test_heartbeat_carries_the_newest_number(layer, world):
+    sock = await connect(world["b"].user, world["group"])
+    # Written without a push reaching this socket (as if the writing process died).
+    await db(LiveEvent.objects.create)(
+        group=world["group"], seq=1, type=live.THEME_PUBLISHED, theme_id=world["theme"].pk
+    )
+    await db(LiveSequence.objects.create)(group=world["group"], last=1)
+    await sock.send_json_to({"type": "ping"})
+    assert (await receive(sock, "journeys.pong"))["seq"] == 1
+    await sock.send_json_to({"type": "resume", "last_seq": 0})
+    published = await receive(sock, "journeys.theme_published")
+    assert published["seq"] == 1 and published["title"] == world["theme"].title
+    assert (await receive(sock, "journeys.resumed"))["seq"] == 1
+    await sock.disconnect()

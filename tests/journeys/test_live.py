@@ -1,51 +1,245 @@
+"""Live events: numbered per group, addressed to audiences, no member text in the log."""
+
+from __future__ import annotations
+
+import itertools
+import json
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
-from journeys.models import LiveEvent
+from groups.models import Membership
+from journeys import live
+from journeys.models import LiveEvent, Reflection, Visibility
 from journeys.services import reflections as svc
 from journeys.tasks import prune_live_events
-from tests.factories import MembershipFactory, WeeklyThemeFactory
+from supportgroup import realtime
+from tests.factories import GroupFactory, MembershipFactory, WeeklyThemeFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_events_are_stored_after_each_write_with_increasing_ids(
-    group, owner, django_capture_on_commit_callbacks
-):
-    theme = WeeklyThemeFactory(group=group)
-    a = MembershipFactory(group=group)
-    with django_capture_on_commit_callbacks() as pushes:
-        r, _ = svc.reflection_create(member=a, theme=theme, body="one")
-        svc.reflection_edit(member=a, reflection=r, body="two")
-    events = list(LiveEvent.objects.filter(group=group).order_by("id"))
-    assert [e.type for e in events] == ["journeys.reflection_created", "journeys.reflection_edited"]
-    assert events[0].pk < events[1].pk
-    assert len(pushes) == 2  # pushed only when the transaction commits
+@pytest.fixture
+def feed(group, owner):
+    return {
+        "theme": WeeklyThemeFactory(group=group),
+        "alma": MembershipFactory(group=group, display_name="Alma"),
+        "bea": MembershipFactory(group=group, display_name="Bea"),
+        "mod": MembershipFactory(group=group, role="moderator", display_name="Mo"),
+    }
 
 
-def test_a_rolled_back_write_is_never_announced(group, owner, django_capture_on_commit_callbacks):
-    from django.db import transaction
+@pytest.fixture
+def pushes(django_capture_on_commit_callbacks):
+    """``with pushes() as sent:`` runs the on-commit pushes at the end of the block and records them."""
+    import contextlib
 
-    theme = WeeklyThemeFactory(group=group)
-    a = MembershipFactory(group=group)
-    with (
-        django_capture_on_commit_callbacks() as pushes,
-        pytest.raises(RuntimeError),
-        transaction.atomic(),
-    ):
-        svc.reflection_create(member=a, theme=theme, body="never mind")
+    @contextlib.contextmanager
+    def run():
+        with realtime.capture() as sent, django_capture_on_commit_callbacks(execute=True):
+            yield sent
+
+    return run
+
+
+def _by_channel(pushes) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for channel, message in pushes:
+        out.setdefault(channel, []).append(message)
+    return out
+
+
+def test_numbers_are_per_group_contiguous_and_reused_after_a_rollback(feed, group):
+    other = GroupFactory()
+    other_theme = WeeklyThemeFactory(group=other)
+    stranger = MembershipFactory(group=other)
+    r, _ = svc.reflection_create(member=feed["alma"], theme=feed["theme"], body="one")
+    svc.reflection_create(member=stranger, theme=other_theme, body="elsewhere")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        svc.reflection_create(member=feed["alma"], theme=feed["theme"], body="never mind")
         raise RuntimeError("rolled back")
-    assert pushes == []
+    svc.reflection_edit(member=feed["alma"], reflection=r, body="two")
+    assert list(
+        LiveEvent.objects.filter(group=group).order_by("seq").values_list("seq", "type")
+    ) == [(1, live.CREATED), (2, live.EDITED)]
+    assert live.latest_seq(group.pk) == 2
+    assert list(LiveEvent.objects.filter(group=other).values_list("seq", flat=True)) == [1]
+
+
+def test_a_rolled_back_write_is_never_announced(feed, pushes):
+    with pushes() as pushed, pytest.raises(RuntimeError), transaction.atomic():
+        svc.reflection_create(member=feed["alma"], theme=feed["theme"], body="never mind")
+        raise RuntimeError("rolled back")
+    assert pushed == []
     assert not LiveEvent.objects.exists()
+
+
+def test_the_event_log_keeps_no_member_text(feed):
+    r, _ = svc.reflection_create(
+        member=feed["alma"], theme=feed["theme"], body="WORDS ONLY FOR ME", visibility="private"
+    )
+    svc.reply_create(member=feed["bea"], reflection=_shared(feed), body="A REPLY TEXT")
+    svc.reflection_edit(member=feed["alma"], reflection=r, body="STILL ONLY FOR ME")
+    rows = json.dumps(list(LiveEvent.objects.values()), default=str)
+    for text in ("WORDS ONLY FOR ME", "STILL ONLY FOR ME", "A REPLY TEXT", "Alma", "Bea"):
+        assert text not in rows
+    assert {e.audience for e in LiveEvent.objects.filter(reflection_id=r.pk)} == {"author"}
+
+
+def _shared(feed) -> Reflection:
+    return svc.reflection_create(member=feed["alma"], theme=feed["theme"], body="shared")[0]
+
+
+def test_a_shared_post_goes_once_to_members_and_the_authors_own_view_to_the_author(
+    feed, group, pushes
+):
+    with pushes() as pushed:
+        svc.reflection_create(member=feed["alma"], theme=feed["theme"], body="Hello, all")
+    sent = _by_channel(pushed)
+    assert set(sent) == {f"group.{group.pk}", f"membership.{feed['alma'].pk}"}
+    members = sent[f"group.{group.pk}"][0]
+    assert members["payload"]["type"] == live.CREATED and "Hello, all" in members["payload"]["html"]
+    assert members["payload"]["seq"] == 1 and members["moderators_copy"] is False
+    # The author's tabs get their own view (with Edit) and skip the group copy by tag.
+    mine = sent[f"membership.{feed['alma'].pk}"][0]
+    assert "Edit" in mine["payload"]["html"] and "Edit" not in members["payload"]["html"]
+    assert members["author_tag"] == realtime.member_tag(feed["alma"].pk)
+
+
+def test_private_and_moderators_only_posts_never_travel_to_members(feed, group, pushes):
+    with pushes() as pushed:
+        svc.reflection_create(
+            member=feed["alma"], theme=feed["theme"], body="JOURNAL TEXT", visibility="private"
+        )
+        svc.reflection_create(
+            member=feed["alma"], theme=feed["theme"], body="FOR MODS TEXT", visibility="moderators"
+        )
+    sent = _by_channel(pushed)
+    to_members = json.dumps(sent[f"group.{group.pk}"])
+    assert "JOURNAL TEXT" not in to_members and "FOR MODS TEXT" not in to_members
+    assert [m["payload"] for m in sent[f"group.{group.pk}"]] == [
+        {"type": live.SKIP, "seq": 1},
+        {"type": live.SKIP, "seq": 2},
+    ]
+    to_mods = json.dumps(sent[f"moderators.{group.pk}"])
+    assert "JOURNAL TEXT" not in to_mods and "FOR MODS TEXT" in to_mods
+    to_author = json.dumps(sent[f"membership.{feed['alma'].pk}"])
+    assert "JOURNAL TEXT" in to_author and "FOR MODS TEXT" in to_author
+
+
+def test_an_anonymous_authors_name_goes_to_moderators_only(feed, group, pushes):
+    with pushes() as pushed:
+        svc.reflection_create(member=feed["alma"], theme=feed["theme"], body="x", is_anonymous=True)
+    sent = _by_channel(pushed)
+    to_members = json.dumps(sent[f"group.{group.pk}"])
+    assert "Alma" not in to_members and "A member" in to_members
+    # The group copy names nobody: an opaque tag lets the author's own sockets skip it.
+    envelope = sent[f"group.{group.pk}"][0]
+    assert set(envelope) == {"type", "audience", "moderators_copy", "author_tag", "payload"}
+    assert set(envelope["payload"]) == {"type", "id", "theme_id", "visibility", "html", "seq"}
+    assert "Alma (anonymous to members)" in sent[f"moderators.{group.pk}"][0]["payload"]["html"]
+
+
+@pytest.mark.parametrize(
+    ("role", "is_author", "audience", "expected"),
+    [
+        ("member", False, "members", True),
+        ("member", False, "moderators", False),
+        ("member", True, "members", True),
+        ("moderator", False, "moderators", True),
+    ],
+)
+def test_each_socket_keeps_exactly_one_copy(feed, role, is_author, audience, expected):
+    tag = realtime.member_tag(feed["alma"].pk)
+    message = {
+        "audience": audience,
+        "moderators_copy": True,
+        "author_tag": tag if not is_author else "someone-else",
+    }
+    own_tag = tag if is_author else realtime.member_tag(feed["bea"].pk)
+    assert live.wants(message, is_moderator=role == "moderator", tag=own_tag) is expected
+    # The author's socket skips group copies that have an author copy for it.
+    assert not live.wants(
+        {"audience": "members", "moderators_copy": False, "author_tag": tag},
+        is_moderator=False,
+        tag=tag,
+    )
+
+
+def test_audience_rule_agrees_with_visible_to(feed, group):
+    """The push's per-audience rule and ``visible_to`` are one rule: check every case."""
+    viewers = {
+        "members": feed["bea"],
+        "moderators": feed["mod"],
+        "author": feed["alma"],
+    }
+    for visibility, hidden in itertools.product(Visibility.values, [False, True]):
+        r = Reflection.objects.create(
+            group=group,
+            theme=feed["theme"],
+            author=feed["alma"],
+            body="x",
+            visibility=visibility,
+            hidden_at=timezone.now() if hidden else None,
+        )
+        for audience, viewer in viewers.items():
+            by_queryset = Reflection.objects.visible_to(viewer).filter(pk=r.pk).exists()
+            assert live.audience_sees(audience, r) is by_queryset, (visibility, hidden, audience)
+
+
+def test_catch_up_renders_what_the_viewer_may_see_now(feed, group):
+    r, _ = svc.reflection_create(member=feed["alma"], theme=feed["theme"], body="first words")
+    svc.reflection_edit(member=feed["alma"], reflection=r, body="changed words")
+    gone, _ = svc.reflection_create(member=feed["alma"], theme=feed["theme"], body="soon gone")
+    gone_id = gone.pk
+    svc.reflection_delete(member=feed["alma"], reflection=gone)
+    svc.reflection_create(
+        member=feed["alma"], theme=feed["theme"], body="ONLY MINE", visibility="private"
+    )
+    svc.encouragement_toggle(member=feed["bea"], reflection=r, kind="hear")
+
+    bea = Membership.objects.get(pk=feed["bea"].pk)
+    result = live.events_since(membership=bea, last_seq=0)
+    assert result.upto == live.latest_seq(group.pk) == 6
+    types = [(p["type"], p.get("id") or p.get("reflection_id")) for p in result.payloads]
+    # One message per object, current state: the edit folded into the creation.
+    assert types == [
+        (live.CREATED, r.pk),
+        (live.DELETED, gone_id),
+        (live.ENCOURAGEMENT_ADDED, r.pk),
+    ]
+    assert "changed words" in result.payloads[0]["html"]
+    assert "ONLY MINE" not in json.dumps(result.payloads)
+    seqs = [p["seq"] for p in result.payloads]
+    assert seqs == sorted(seqs)
+    # A post hidden since is never replayed to members; the author still sees it.
+    Reflection.objects.filter(pk=r.pk).update(hidden_at=timezone.now())
+    again = live.events_since(membership=bea, last_seq=0)
+    assert "changed words" not in json.dumps(again.payloads)
+    alma = Membership.objects.get(pk=feed["alma"].pk)
+    assert "changed words" in json.dumps(live.events_since(membership=alma, last_seq=0).payloads)
+
+
+def test_catch_up_says_reload_for_unknown_pruned_or_old_numbers(feed, group):
+    for i in range(3):
+        svc.reflection_create(member=feed["alma"], theme=feed["theme"], body=f"n{i}")
+    bea = feed["bea"]
+    assert live.events_since(membership=bea, last_seq=99) == live.RELOAD  # never handed out
+    LiveEvent.objects.filter(seq=1).delete()  # pruned
+    assert live.events_since(membership=bea, last_seq=0) == live.RELOAD
+    assert live.events_since(membership=bea, last_seq=1).upto == 3
+    LiveEvent.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert live.events_since(membership=bea, last_seq=1) == live.RELOAD
+    assert live.events_since(membership=bea, last_seq=3).payloads == []
 
 
 def test_prune_keeps_recent_events(group):
     old = LiveEvent.objects.create(
-        group=group, type="x", created_at=timezone.now() - timedelta(hours=49)
+        group=group, seq=1, type="x", created_at=timezone.now() - timedelta(hours=49)
     )
-    recent = LiveEvent.objects.create(group=group, type="x")
+    recent = LiveEvent.objects.create(group=group, seq=2, type="x")
     assert prune_live_events.delay().get() == 1
     assert list(LiveEvent.objects.all()) == [recent]
     assert not LiveEvent.objects.filter(pk=old.pk).exists()
