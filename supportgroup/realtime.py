@@ -176,11 +176,14 @@ def send_now(pushes: list[Push]) -> None:
     layer = get_channel_layer()
     if layer is None or not pushes:
         return
-    if isinstance(layer, InMemoryChannelLayer):
-        # One process: no network, nothing to wait on; its queues live on the caller's loop.
-        async_to_sync(_send_all)(pushes)
-    else:
-        _publisher.submit(pushes)
+    try:
+        if isinstance(layer, InMemoryChannelLayer):
+            # One process: no network, nothing to wait on; its queues live on the caller's loop.
+            async_to_sync(_send_all)(pushes)
+        else:
+            _publisher.submit(pushes)
+    except Exception as exc:  # noqa: BLE001 - live delivery is best effort
+        logger.warning("live push failed (%s); clients will catch up", exc.__class__.__name__)
 
 
 def broadcast(group: str, message: dict[str, Any]) -> None:
