@@ -83,8 +83,36 @@ def timed(fn, repeat: int = 30) -> float:
     return statistics.median(samples)
 
 
+def bench_post(repeat: int = 60) -> None:
+    """Posting a reflection with its live push built and sent (in-memory layer), against
+    the bare INSERT of the same row: what the event log and per-audience rendering cost."""
+    from django.db import connection, transaction
+
+    from journeys.services import reflections as svc
+
+    author, theme = setup_group("post", 20)
+    bare = timed(
+        lambda: Reflection.objects.create(
+            group=theme.group, theme=theme, author=author, body="x" * 400
+        ),
+        repeat,
+    )
+
+    def post() -> None:
+        with transaction.atomic():
+            svc.reflection_create(member=author, theme=theme, body="x" * 400)
+        # Autocommit: the on-commit push ran at the end of the block.
+        assert not connection.in_atomic_block
+
+    full = timed(post, repeat)
+    print("post a reflection (median of 60), ratio to a bare INSERT of the row:")
+    print(f"  bare insert: {bare * 1000:7.2f} ms")
+    print(f"  with push:   {full * 1000:7.2f} ms  ratio {full / bare:5.2f}")
+
+
 def main() -> None:
     call_command("migrate", verbosity=0)
+    bench_post()
     sizes = [100, 2000, 10000]
     results = {}
     for n in sizes:

@@ -13,7 +13,9 @@ from .models import Invitation, Membership
 EMAIL_TASK = {
     "autoretry_for": (OSError,),
     "retry_backoff": 30,
-    "retry_backoff_max": 900,
+    # A retry waits unacked in a worker until its countdown; longer than the broker's
+    # visibility timeout allows, Redis would hand a second copy out (docs/operations.md).
+    "retry_backoff_max": settings.TASK_MAX_RETRY_COUNTDOWN,
     "retry_jitter": True,
     "max_retries": 6,
     "ignore_result": True,

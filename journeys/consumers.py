@@ -144,7 +144,11 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         for name in names:
             await self.channel_layer.group_discard(name, self.channel_name)
         group_id = int(names[0].split(".")[1])
-        await presence.leave(group_id, self.channel_name)
+        try:
+            await presence.leave(group_id, self.channel_name)
+        except Exception as exc:  # noqa: BLE001 - the entry ages out (presence.STALE_AFTER)
+            logger.warning("presence leave failed (%s)", exc.__class__.__name__)
+            return
         await self._presence_broadcast(group_id)
 
     async def _end(self, code: int, reason: str) -> None:
@@ -354,19 +358,29 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
 
     # --- Presence ------------------------------------------------------------------------
 
+    # Presence is a nicety: if Redis blips, the socket and the feed carry on without it.
+
     async def _presence_join(self, broadcast: bool = True) -> None:
         m = self.membership
-        await presence.join(
-            m.group_id,
-            self.channel_name,
-            membership_id=m.pk,
-            name=m.display_name if m.show_presence else None,
-        )
+        try:
+            await presence.join(
+                m.group_id,
+                self.channel_name,
+                membership_id=m.pk,
+                name=m.display_name if m.show_presence else None,
+            )
+        except Exception as exc:  # noqa: BLE001 - best effort, see above
+            logger.warning("presence update failed (%s)", exc.__class__.__name__)
+            return
         if broadcast:
             await self._presence_broadcast(m.group_id)
 
     async def _presence_broadcast(self, group_id: int) -> None:
-        summary = await presence.summary(group_id)
+        try:
+            summary = await presence.summary(group_id)
+        except Exception as exc:  # noqa: BLE001 - best effort
+            logger.warning("presence read failed (%s)", exc.__class__.__name__)
+            return
         await realtime.send_ephemeral(
             live.channel_for_group(group_id), {"type": "presence.update", **summary}
         )

@@ -164,12 +164,13 @@ def _emit(
     reflection_id: int | None = None,
     reply_id: int | None = None,
     theme_id: int | None = None,
+    new_reflection: Reflection | None = None,
 ) -> LiveEvent:
     """Store the event; push it to its audiences after the commit.
 
     Call it last in the writer's transaction: the group's number stays locked until the commit.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the writer's transaction, or one of its own
         event = LiveEvent.objects.create(
             group_id=group_id,
             seq=_next_seq(group_id),
@@ -180,7 +181,7 @@ def _emit(
             reply_id=reply_id,
             theme_id=theme_id,
         )
-    realtime.broadcast_built(lambda: pushes_for(event))
+    realtime.broadcast_built(lambda: pushes_for(event, new_reflection=new_reflection))
     return event
 
 
@@ -192,6 +193,7 @@ def reflection_created(reflection: Reflection) -> LiveEvent:
         author_id=reflection.author_id,
         reflection_id=reflection.pk,
         theme_id=reflection.theme_id,
+        new_reflection=reflection,
     )
 
 
@@ -398,14 +400,28 @@ def _numbered(event: LiveEvent, payload: dict[str, Any] | None) -> dict[str, Any
     return {**(payload or {"type": SKIP}), "seq": event.seq}
 
 
-def pushes_for(event: LiveEvent) -> list[realtime.Push]:
-    """The messages for ``event``: one per audience whose view differs, each rendered once."""
-    state = _load([event])
+def pushes_for(
+    event: LiveEvent, *, new_reflection: Reflection | None = None
+) -> list[realtime.Push]:
+    """The messages for ``event``: one per audience whose view differs, each rendered once.
+
+    ``new_reflection``: the row just created, as its writer holds it (nobody can
+    have encouraged or replied to it yet): it saves reading it back.
+    """
+    if new_reflection is not None:
+        new_reflection.counts = dict.fromkeys(Encouragement.Kind.values, 0)
+        new_reflection.my_kinds, new_reflection.reply_count = set(), 0
+        state = _State(reflections={new_reflection.pk: new_reflection})
+    else:
+        state = _load([event])
     views = {}
     for audience, viewer in (
         (LiveAudience.MEMBERS, MEMBERS),
         (LiveAudience.MODERATORS, MODERATORS),
     ):
+        if audience == LiveAudience.MODERATORS and _moderators_see_what_members_see(event, state):
+            views[audience] = views[LiveAudience.MEMBERS]  # the same render: skip making it twice
+            continue
         views[audience] = _numbered(
             event,
             _payload(
@@ -449,6 +465,19 @@ def pushes_for(event: LiveEvent) -> list[realtime.Push]:
     if author_view is not None:
         pushes.append((channel_for_membership(author.pk), envelope("author", author_view)))
     return pushes
+
+
+def _moderators_see_what_members_see(event: LiveEvent, state: _State) -> bool:
+    """A shared, visible, signed post looks the same to moderators (they differ on the rest)."""
+    if event.type == THEME_PUBLISHED:
+        return True
+    reflection = state.reflections.get(event.reflection_id)
+    return (
+        reflection is not None
+        and event.audience == LiveAudience.MEMBERS
+        and audience_sees(LiveAudience.MEMBERS, reflection)
+        and not reflection.is_anonymous
+    )
 
 
 def _author(event: LiveEvent, state: _State) -> Membership | None:

@@ -40,7 +40,9 @@ class _RedisStore:
 
     def _client(self):
         # One short-lived client per call: consumers run on several event loops in tests.
-        return self.aioredis.Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=2)
+        # Short timeouts (settings.QUICK_REDIS_OPTIONS): HSET/HDEL/HGETALL never block in
+        # Redis, and a heartbeat must not hang a socket for redis-py 8's default 5 s.
+        return self.aioredis.Redis.from_url(self.url, **settings.QUICK_REDIS_OPTIONS)
 
     @staticmethod
     def _key(group_id: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from celery import shared_task
+from django.conf import settings
 
 from . import digests, live
 from .digests import Due
@@ -15,7 +16,13 @@ MAX_RETRIES = 5
 
 
 def backoff(retries: int) -> float:
-    base = RETRY_BASE * 2**retries
+    """Seconds before retry number ``retries + 1``: doubling, jittered, capped.
+
+    The cap (TASK_MAX_RETRY_COUNTDOWN) keeps a retried message, which a worker holds
+    unacked until its ETA, shorter than the broker's visibility timeout: otherwise the
+    broker hands out a second copy while the first one waits.
+    """
+    base = min(RETRY_BASE * 2**retries, settings.TASK_MAX_RETRY_COUNTDOWN)
     return base / 2 + random.uniform(0, base / 2)  # noqa: S311 - jitter, not security
 
 
@@ -52,10 +59,14 @@ def announce_theme(theme_id: int) -> int:
 
 @shared_task(bind=True, max_retries=MAX_RETRIES, ignore_result=True)
 def send_email_chunk(self, items: list[list], token: str | None = None) -> dict[str, int] | None:
-    """Send one chunk; SMTP trouble retries only what is left, with the same claim token."""
-    import uuid
+    """Send one chunk; SMTP trouble retries only what is left, with the same claim token.
 
-    token = token or str(uuid.uuid4())
+    The claim token is the task id: Celery keeps it when it redelivers the message of a
+    killed worker and on ``self.retry``, so a rerun sends at once what the dead run had
+    claimed instead of waiting for the claim to go stale. ``token`` is still accepted:
+    retries queued before this change carry the uuid their first run made up.
+    """
+    token = token or self.request.id
     try:
         return emails.deliver(
             items=[Due(*i) for i in items],

@@ -17,6 +17,9 @@ app.conf.beat_schedule = {
         "task": "journeys.tasks.publish_due_themes",
         "schedule": 60.0,
     },
+    # Also the sweep that hands a dead run's stale digest claims to a new sender: its
+    # period is settings.DIGEST_SWEEP_SECONDS, part of the recovery bound computed there
+    # (a test keeps the two equal; reading settings here would load them at import).
     "send-due-digests": {
         "task": "journeys.tasks.send_due_digests",
         "schedule": 300.0,

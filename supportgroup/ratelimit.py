@@ -1,4 +1,9 @@
-"""A fixed-window rate limit on the cache (Redis when REDIS_URL is set, so it holds across processes)."""
+"""A fixed-window rate limit on the cache.
+
+With REDIS_URL set the cache is Redis, so a limit holds across processes; while
+Redis is unreachable each process counts on its own (supportgroup/cache.py), so
+a limit still holds per process and nothing fails.
+"""
 
 from __future__ import annotations
 

@@ -36,12 +36,10 @@ def redis_url() -> str:
 
 @pytest.fixture
 def redis_channel_layer(settings, redis_url):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url]},
-        }
-    }
+    """The channel layer as production configures it (same helper, same timeouts), on test Redis."""
+    from supportgroup.settings.base import redis_channel_layer as layer_on
+
+    settings.CHANNEL_LAYERS = {"default": layer_on(redis_url)}
     return settings.CHANNEL_LAYERS
 
 

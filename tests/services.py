@@ -159,3 +159,63 @@ def run_concurrently(*calls) -> list:
     if errors:
         raise errors[0]
     return results
+
+
+# --- Resilience helpers: a Redis of one's own, sockets and pages of a real server ---------------
+
+
+@contextmanager
+def redis_server(port: int | None = None) -> Iterator[tuple[int, subprocess.Popen]]:
+    """A throwaway redis-server (no persistence) that a test may kill; never the shared one."""
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        missing("redis-server (the binary, to start a Redis of the test's own)")
+    port = port or free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        + ["--daemonize", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, proc, timeout=10)
+        yield port, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def silent_port() -> Iterator[int]:
+    """A port that accepts TCP connections and never answers: a hung server, not a dead one."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # the kernel completes handshakes; nobody ever reads or writes
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+def server_log(base: str) -> str:
+    """What the asgi_server() at ``base`` has logged so far."""
+    port = base.rsplit(":", 1)[1]
+    return (ROOT / f".server-{port}.log").read_text(errors="replace")
+
+
+def healthz(base: str, timeout: float = 10) -> tuple[int, dict, float]:
+    """GET /healthz on the server at ``base``: (status, body, seconds it took)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    return status, json.loads(raw), time.monotonic() - started

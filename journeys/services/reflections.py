@@ -96,7 +96,7 @@ def reflection_create(
     try:
         with transaction.atomic():
             reflection = Reflection.objects.create(
-                group_id=member.group_id,
+                group=member.group,
                 theme=theme,
                 author=member,
                 prompt=prompt,

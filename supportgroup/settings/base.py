@@ -10,6 +10,9 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -90,7 +93,15 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# A persistent connection (CONN_MAX_AGE > 0) can die under us (database restart, failover,
+# pg_terminate_backend); check it before reuse instead of failing the request or the
+# socket message that happens to use it first.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # libpq waits forever for an unreachable host by default: a down database must fail
+    # a request (and /healthz) within seconds, not hang a worker thread.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and a cron job share the file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -101,20 +112,58 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer, cache, Celery ---------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# redis-py 8 gives every connection a 5 s socket timeout unless told otherwise. Each Redis
+# client below sets its own, fitted to the slowest call it makes.
+#
+# The channel layer's receive blocks in BZPOPMIN for up to `brpop_timeout` (5 s) waiting for
+# a message: a read timeout of exactly 5 s fires on every idle socket and closes it with 1011
+# ("Timeout reading from ..."; channels_redis#422, redis-py#4091). 15 s is three times the
+# longest wait, so only a Redis that has stopped answering trips it. Connecting never blocks
+# on Redis, so 2 s to connect; keepalive and a PING on a connection idle for 30 s find half-
+# open connections (a dropped NAT entry) before a message is lost on them. After Redis
+# restarts, every pooled connection is dead and redis-py 8's async pool hands them out
+# anyway: one immediate retry on a fresh connection (connection errors only, never after a
+# timeout) keeps a restart from costing each of them a failed send or a closed socket.
+CHANNEL_LAYER_REDIS_OPTIONS = {
+    "socket_timeout": 15,
+    "socket_connect_timeout": 2,
+    "socket_keepalive": True,
+    "health_check_interval": 30,
+    "retry": AsyncRetry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+}
+# The cache and presence (journeys/presence.py) only send commands Redis answers at once
+# (GET, SET, INCR, HSET...): nothing blocks server-side, so an answer slower than 2 s means
+# Redis is gone or drowning, and the caller is better off without it (the cache falls back
+# to memory, see supportgroup/cache.py). Short, so that a page never waits long on Redis.
+QUICK_REDIS_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 1}
+
+
+def redis_channel_layer(url: str) -> dict:
+    """The channels-redis layer on ``url``: production, test servers and test fixtures use this."""
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # A host dict goes to redis.asyncio.ConnectionPool.from_url(address, **rest).
+            "hosts": [{"address": url, **CHANNEL_LAYER_REDIS_OPTIONS}],
+            "capacity": 1500,
+            "expiry": 30,
+        },
+    }
+
+
+def redis_cache(url: str) -> dict:
+    """The Redis cache on ``url``, falling back to memory while Redis is unreachable."""
+    return {
+        "BACKEND": "supportgroup.cache.FallbackRedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "sg",
+        "OPTIONS": dict(QUICK_REDIS_OPTIONS),
+    }
+
+
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
-        }
-    }
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "sg",
-        }
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # A real (per-process) cache: allauth's rate limits do not work on the dummy one.
@@ -125,12 +174,70 @@ PRESENCE_REDIS_URL = REDIS_URL
 
 # Longest task may run TASK_TIME_LIMIT seconds; the broker must not redeliver
 # a message that is still being worked on, so the visibility timeout is longer.
-CELERY_TASK_TIME_LIMIT = 300
-CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Every other timing of a killed worker's recovery is derived from this limit
+# (docs/operations.md, "A killed worker", has the arithmetic; tests/supportgroup/
+# test_celery.py checks it). A run that reaches the hard limit has its pool child killed.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - CELERY_TASK_TIME_LIMIT // 5
+# Slack after the hard limit (killing the child, PostgreSQL rolling back its open
+# transaction) and for clock skew between worker hosts: 60 s at the default limit.
+_CELERY_MARGIN = max(CELERY_TASK_TIME_LIMIT // 5, 1)
+# A digest claim older than this belongs to a dead run (a live one is killed at the limit),
+# so any sender may take it over (journeys/services/emails.py).
+DIGEST_STALE_CLAIM_SECONDS = CELERY_TASK_TIME_LIMIT + _CELERY_MARGIN
+# The longest countdown a task may retry with. A retried message is held unacked by a
+# worker until its ETA: held longer than the visibility timeout, the broker hands a
+# second copy to another worker while the first still waits, and both run.
+TASK_MAX_RETRY_COUNTDOWN = CELERY_TASK_TIME_LIMIT // 2
+_CELERY_VISIBILITY_TIMEOUT = CELERY_TASK_TIME_LIMIT + TASK_MAX_RETRY_COUNTDOWN + _CELERY_MARGIN
+# How often each worker looks for messages of dead workers past the visibility timeout.
+# kombu scans every unacked_restore_interval x unacked_restore_throttle seconds (10 x 10
+# by default); throttle 1 makes the interval the period. A worker killed while holding
+# the scan's mutex blocks scans until the mutex expires, so it expires as fast.
+_CELERY_RESTORE_EVERY = max(CELERY_TASK_TIME_LIMIT // 20, 1)
+# Beat runs journeys.tasks.send_due_digests this often (supportgroup/celery.py); it
+# proposes again every digest still claimed, and a stale claim is then taken over.
+DIGEST_SWEEP_SECONDS = 300
+# From a kill to the last email of the killed chunk, with a free worker running: the
+# first of redelivery (visibility timeout, then a scan, maybe after a held mutex) and the
+# sweep (stale age, then the next beat), plus the rerun itself (at most the time limit).
+DIGEST_RECOVERY_SECONDS = (
+    min(
+        _CELERY_VISIBILITY_TIMEOUT + 2 * _CELERY_RESTORE_EVERY,
+        DIGEST_STALE_CLAIM_SECONDS + DIGEST_SWEEP_SECONDS,
+    )
+    + CELERY_TASK_TIME_LIMIT
+)
+if DIGEST_RECOVERY_SECONDS >= 15 * 60:
+    raise ImproperlyConfigured(
+        f"CELERY_TASK_TIME_LIMIT={CELERY_TASK_TIME_LIMIT} lets a killed worker's digests wait "
+        f"{DIGEST_RECOVERY_SECONDS} s; the promise is under 15 minutes: keep it at most 320 s."
+    )
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Redis client timeouts. kombu passes socket_timeout=None to redis-py unless told (a
+# publish on a half-open connection would wait forever). The only call that blocks
+# server-side is the worker's BRPOP, for brpop_timeout = 1 s, and it is read by the event
+# loop, where no socket timeout applies; everything else (publish, ack, the unacked scan)
+# is answered at once. 10 s is ten times that longest wait, so it fires only when Redis has
+# stopped answering, never on an idle queue. A health check every 10 s drops a BRPOP
+# connection whose reply is overdue within 1 + 2 x 10 = 21 s (kombu's default 25: 51 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": _CELERY_RESTORE_EVERY,
+    "unacked_restore_throttle": 1,
+    "unacked_mutex_expire": _CELERY_RESTORE_EVERY,
+    "socket_timeout": 10,
+    "socket_connect_timeout": 3,
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+}
+# The result backend (results are ignored, CELERY_TASK_IGNORE_RESULT) waits for a result
+# by polling its pub/sub socket in slices of at most 1 s, outside the socket timeout; its
+# other commands are answered at once. Celery's default read timeout is 120 s.
+CELERY_REDIS_SOCKET_TIMEOUT = 10
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3
+CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 10
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]

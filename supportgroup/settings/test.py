@@ -12,7 +12,7 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
 from .base import *  # noqa: E402,F403
-from .base import BASE_DIR, DATABASES, env  # noqa: E402
+from .base import BASE_DIR, DATABASES, env, redis_cache, redis_channel_layer  # noqa: E402
 
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1", "[::1]"]
@@ -37,13 +37,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 if env.bool("TEST_USE_REAL_SERVICES", default=False) and TEST_REDIS_URL:
     # A server or worker process started by a test that exercises the real services:
-    # Redis for the channel layer, presence and the Celery broker; EMAIL_URL for mail.
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [TEST_REDIS_URL]},
-        }
-    }
+    # Redis for the channel layer, the cache, presence and the Celery broker, configured
+    # as in production (same helpers, same timeouts); EMAIL_URL for mail.
+    CHANNEL_LAYERS = {"default": redis_channel_layer(TEST_REDIS_URL)}
+    CACHES = {"default": redis_cache(TEST_REDIS_URL)}
     PRESENCE_REDIS_URL = TEST_REDIS_URL
     CELERY_BROKER_URL = TEST_REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False

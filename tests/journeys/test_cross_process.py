@@ -6,37 +6,13 @@ import json
 import uuid
 
 import pytest
-from django.test import Client
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
 from tests.factories import GroupFactory, MembershipFactory, WeeklyThemeFactory
+from tests.live_client import next_of, ws_connect
 from tests.services import asgi_server
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-def _session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}"
-
-
-def _ws(base: str, slug: str, user, **options):
-    host = base.split("//", 1)[1]
-    return connect(
-        f"ws://{host}/ws/groups/{slug}/",
-        open_timeout=10,
-        additional_headers={"Origin": base, "Cookie": _session_cookie(user)},
-        **options,
-    )
-
-
-def _next(ws, type: str, timeout: float = 10) -> dict:
-    while True:
-        message = json.loads(ws.recv(timeout=timeout))
-        if message["type"] == type:
-            return message
 
 
 @pytest.fixture
@@ -53,11 +29,14 @@ def test_post_through_one_process_reaches_a_socket_on_the_other(two_servers):
     bea = MembershipFactory(group=group, display_name="Bea")
     theme = WeeklyThemeFactory(group=group)
 
-    with _ws(server_a, group.slug, alma.user) as ws_a, _ws(server_b, group.slug, bea.user) as ws_b:
-        _next(ws_a, "journeys.hello")
-        _next(ws_b, "journeys.hello")
+    with (
+        ws_connect(server_a, group.slug, alma.user) as ws_a,
+        ws_connect(server_b, group.slug, bea.user) as ws_b,
+    ):
+        next_of(ws_a, "journeys.hello")
+        next_of(ws_b, "journeys.hello")
         # Presence is shared too: Bea's process sees both people.
-        while _next(ws_b, "journeys.presence")["count"] != 2:
+        while next_of(ws_b, "journeys.presence")["count"] != 2:
             pass
         client_id = str(uuid.uuid4())
         ws_a.send(
@@ -70,8 +49,8 @@ def test_post_through_one_process_reaches_a_socket_on_the_other(two_servers):
                 }
             )
         )
-        assert _next(ws_a, "journeys.ack")["client_id"] == client_id
-        created = _next(ws_b, "journeys.reflection_created")
+        assert next_of(ws_a, "journeys.ack")["client_id"] == client_id
+        created = next_of(ws_b, "journeys.reflection_created")
         assert "Across the processes" in created["html"]
 
 
@@ -88,15 +67,15 @@ def test_oversize_frames_are_refused_by_the_app_and_by_the_server(two_servers):
     group = GroupFactory()
     alma = MembershipFactory(group=group)
     # Over the consumer's cap: a clear error frame, then close code 4413.
-    with _ws(server_a, group.slug, alma.user) as ws:
-        _next(ws, "journeys.hello")
+    with ws_connect(server_a, group.slug, alma.user) as ws:
+        next_of(ws, "journeys.hello")
         ws.send(json.dumps({"type": "ping", "pad": "x" * 20_000}))
         seen, code = _frames_until_closed(ws)
         assert "journeys.error" in seen and code == 4413
     # Over daphne's own cap (64 KiB frames): the server drops the connection before the
     # application reads a byte. (Uncompressed, as a hostile client would send it.)
-    with _ws(server_a, group.slug, alma.user, compression=None) as ws:
-        _next(ws, "journeys.hello")
+    with ws_connect(server_a, group.slug, alma.user, compression=None) as ws:
+        next_of(ws, "journeys.hello")
         ws.send(json.dumps({"type": "ping", "pad": "x" * 200_000}))
         seen, code = _frames_until_closed(ws)
         assert "journeys.error" not in seen and "journeys.pong" not in seen

@@ -1,11 +1,14 @@
 import email
 import email.utils
+import time
+import uuid
 import zoneinfo
 from datetime import datetime, timedelta
 
 import pytest
 from celery.exceptions import Retry
 from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -285,21 +288,130 @@ def test_permanent_failure_is_recorded(busy_group, settings):
     assert "Reader" not in delivery.error
 
 
-def test_a_claim_left_by_a_dead_worker_is_taken_over_later(busy_group):
+def test_a_claim_left_by_a_dead_worker_is_taken_over_once_stale_not_before(busy_group, settings):
     group, recipient = busy_group
-    now = timezone.now()
+    stale = timedelta(seconds=settings.DIGEST_STALE_CLAIM_SECONDS)
+    assert stale > timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)  # a live run is dead by then
+    claimed = timezone.now()
     DigestDelivery.objects.create(
         membership=recipient,
         kind="weekly",
         period="weekly:2026-11-22",
         claim_token="dead-worker",
-        claimed_at=now - timedelta(minutes=5),
+        claimed_at=claimed,
     )
+    item = Due(recipient.pk, "weekly", "weekly:2026-11-22")
+    # Its sender may still be running up to the time limit: another sender keeps off.
+    assert send([item], now=claimed + stale - timedelta(seconds=1))["sent"] == 0
+    assert mail.outbox == []
+    assert send([item], now=claimed + stale + timedelta(seconds=1))["sent"] == 1
+    assert len(mail.outbox) == 1
+
+
+def test_a_rerun_of_the_killed_task_sends_what_it_had_claimed_at_once(busy_group):
+    group, recipient = busy_group
+    args = [[[recipient.pk, "weekly", "weekly:2026-11-22"]]]
+    task_id = str(uuid.uuid4())
+    # The worker was killed a minute ago, after claiming the row and before sending.
+    emails.claim(
+        items=[Due(recipient.pk, "weekly", "weekly:2026-11-22")],
+        token=task_id,
+        now=timezone.now() - timedelta(minutes=1),
+    )
+    # Another task (the next sweep's chunk) cannot take the claim: it is not stale yet.
+    assert send_email_chunk.apply(args=args, task_id=str(uuid.uuid4())).get()["sent"] == 0
+    assert mail.outbox == []
+    # The broker redelivers the message with its task id: the email goes out now, once.
+    assert send_email_chunk.apply(args=args, task_id=task_id).get()["sent"] == 1
+    assert send_email_chunk.apply(args=args, task_id=task_id).get()["sent"] == 0
+    assert [email.utils.parseaddr(m.to[0])[1] for m in mail.outbox] == [recipient.user.email]
+    assert DigestDelivery.objects.get(membership=recipient).status == "sent"
+
+
+def test_a_retry_keeps_the_task_id_and_so_its_claim(busy_group, settings):
+    group, recipient = busy_group
+    settings.EMAIL_BACKEND = "tests.journeys.flaky_email.FlakyBackend"
+    FlakyBackend.failures_left, FlakyBackend.attempts = 1, 0
+    task_id = str(uuid.uuid4())
+    with pytest.raises(Retry) as retry:
+        send_email_chunk.apply(
+            args=[[[recipient.pk, "weekly", "weekly:2026-11-22"]]], task_id=task_id
+        )
+    assert retry.value.sig.id == task_id  # Celery retries under the same id
+    assert 0 < retry.value.when <= settings.TASK_MAX_RETRY_COUNTDOWN
+    assert DigestDelivery.objects.get(membership=recipient).claim_token == task_id
+    # The retry, as the worker runs it: same id, the arguments the retry was sent with.
+    send_email_chunk.apply(args=list(retry.value.sig.args), task_id=task_id, retries=1)
+    assert len(mail.outbox) == 1
+    assert DigestDelivery.objects.get(membership=recipient).status == "sent"
+
+
+def test_a_rerun_refreshes_its_claim_so_the_sweep_does_not_take_it_mid_run(busy_group, settings):
+    group, recipient = busy_group
+    stale = timedelta(seconds=settings.DIGEST_STALE_CLAIM_SECONDS)
+    items = [Due(recipient.pk, "weekly", "weekly:2026-11-22")]
+    first_run = timezone.now() - 2 * stale
+    [row] = emails.claim(items=items, token="task-1", now=first_run)
+    # Redelivered just before the first run's claim would go stale: the rerun starts sending.
+    rerun = first_run + stale - timedelta(seconds=1)
+    assert [d.pk for d in emails.claim(items=items, token="task-1", now=rerun)] == [row.pk]
+    # The sweep comes just after: the claim is the rerun's, fresh, and it is left alone.
     assert (
-        send([Due(recipient.pk, "weekly", "weekly:2026-11-22")], now=now)["sent"] == 0
-    )  # still owned
-    later = now + timedelta(minutes=40)
-    assert send([Due(recipient.pk, "weekly", "weekly:2026-11-22")], now=later)["sent"] == 1
+        emails.claim(items=items, token="task-2", now=first_run + stale + timedelta(seconds=1))
+        == []
+    )
+    row.refresh_from_db()
+    assert (row.claim_token, row.claimed_at) == ("task-1", rerun)
+
+
+def test_retry_countdowns_stay_under_the_cap_that_the_visibility_timeout_allows(
+    settings, monkeypatch
+):
+    from journeys import tasks
+
+    monkeypatch.setattr(tasks.random, "uniform", lambda low, high: high)  # the longest jitter
+    countdowns = [tasks.backoff(n) for n in range(tasks.MAX_RETRIES)]
+    assert countdowns == sorted(countdowns) and countdowns[0] >= tasks.RETRY_BASE / 2
+    assert max(countdowns) == settings.TASK_MAX_RETRY_COUNTDOWN
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert settings.CELERY_TASK_TIME_LIMIT + max(countdowns) < visibility
+
+
+class SlowBackend(EmailBackend):
+    """Each message takes a moment, as a real SMTP server's does."""
+
+    def send_messages(self, messages):
+        time.sleep(0.02)
+        return super().send_messages(messages)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_copies_of_one_task_at_once_send_one_email_per_member(settings):
+    # The broker hands out a second copy of a message while the first still runs (it sat
+    # unacked past the visibility timeout): both runs own the same claims.
+    settings.EMAIL_BACKEND = "tests.journeys.test_digests.SlowBackend"
+    group = GroupFactory()
+    theme = WeeklyThemeFactory(group=group)
+    members = [member_in(group) for _ in range(12)]
+    ReflectionFactory(theme=theme)
+    items = [Due(m.pk, "weekly", "weekly:2026-11-22") for m in members]
+    task_id = str(uuid.uuid4())
+
+    def copy():
+        remaining = items
+        for _ in range(20):
+            try:
+                return emails.deliver(items=remaining, token=task_id)
+            except emails.TransientEmailError as exc:  # rows the other copy held: later
+                remaining = exc.remaining
+                time.sleep(0.05)
+        raise AssertionError("rows stayed locked")
+
+    run_concurrently(copy, copy)
+    recipients = sorted(r for message in mail.outbox for r in message.to)
+    assert len(recipients) == len(set(recipients)) == 12
+    assert set(DigestDelivery.objects.values_list("status", flat=True)) == {"sent"}
 
 
 # --- Scale ------------------------------------------------------------------------------------
@@ -323,23 +435,29 @@ def test_queries_per_chunk_are_constant(what):
             else:
                 result = send(items)
                 assert result["sent"] == len(items)
-        sqls = [q["sql"] for q in ctx.captured_queries]
+        # Each email is sent in a transaction of its own: savepoints here, inside the test's
+        # transaction; in a worker, a BEGIN and a COMMIT that are not captured as queries.
+        sqls = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
         sent_marks = sum(1 for q in sqls if q.startswith("UPDATE") and "'sent'" in q)
+        row_locks = sum(
+            1 for q in sqls if q.startswith("SELECT") and '"journeys_digestdelivery"."id" = ' in q
+        )
         # SQLite splits one bulk insert into statements of at most 999 parameters: count it once.
         inserts = sum(
             1 for q in sqls if q.startswith("INSERT") and 'INTO "journeys_digestdelivery"' in q
         )
-        # One status write per email sent is by design (the exactly-once window); all else is constant.
-        return len(sqls) - sent_marks - max(inserts - 1, 0), sent_marks
+        # Per email sent, locking its row and marking it sent are by design (exactly once);
+        # all else is constant.
+        return len(sqls) - sent_marks - row_locks - max(inserts - 1, 0), (sent_marks, row_locks)
 
-    small, marks_small = cost(world(10))
+    small, per_email_small = cost(world(10))
     DigestDelivery.objects.all().delete()
     Membership.objects.all().delete()
     mail.outbox.clear()
-    big, marks_big = cost(world(200))
+    big, per_email_big = cost(world(200))
     assert big <= small, f"{what}: {small} queries for 10 members, {big} for 200"
     if what == "deliver":
-        assert (marks_small, marks_big) == (10, 200)
+        assert (per_email_small, per_email_big) == ((10, 10), (200, 200))
 
 
 # --- Publishing on schedule -------------------------------------------------------------------

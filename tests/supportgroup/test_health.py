@@ -1,8 +1,9 @@
+import contextlib
 import json
 
 import pytest
 
-from tests.services import free_port, run_django
+from tests.services import asgi_server, free_port, healthz, run_django, silent_port
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +61,40 @@ def test_healthz_ok_on_real_redis(client, settings, redis_url, redis_channel_lay
     }
     response = client.get("/healthz")
     assert response.status_code == 200, response.json()
+
+
+# --- On a real daphne process: an unreachable or hung dependency answers 503 within 3 s --------
+
+
+def _postgres_url_on(port: int) -> str:
+    return f"postgres://postgres@127.0.0.1:{port}/nowhere"
+
+
+@pytest.mark.parametrize("how", ["refused", "hung"])
+def test_healthz_on_a_server_says_503_within_3s_when_the_channel_layer_redis_is_down(how):
+    with contextlib.ExitStack() as stack:
+        port = free_port() if how == "refused" else stack.enter_context(silent_port())
+        env = {"TEST_USE_REAL_SERVICES": "1", "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+        base, _ = stack.enter_context(asgi_server(extra_env=env))
+        status, body, seconds = healthz(base)
+    assert status == 503, body
+    assert seconds < 3, f"/healthz took {seconds:.1f}s"
+    assert body["checks"]["channel_layer"].startswith("down"), body
+    assert body["checks"]["cache"].startswith("down"), body
+    assert body["checks"]["database"] == "ok", body
+
+
+@pytest.mark.parametrize("how", ["refused", "hung"])
+def test_healthz_on_a_server_says_503_within_3s_when_the_database_is_down(how):
+    with contextlib.ExitStack() as stack:
+        port = free_port() if how == "refused" else stack.enter_context(silent_port())
+        base, _ = stack.enter_context(
+            asgi_server(extra_env={"DATABASE_URL": _postgres_url_on(port)})
+        )
+        status, body, seconds = healthz(base)
+        # Asked again while the first check may still wait on the database in its thread.
+        again, _, seconds_again = healthz(base)
+    assert status == 503 and again == 503, body
+    assert max(seconds, seconds_again) < 3, f"/healthz took {seconds:.1f}s, {seconds_again:.1f}s"
+    assert body["checks"]["database"].startswith("down"), body
+    assert body["checks"]["channel_layer"] == "ok", body

@@ -1,0 +1,207 @@
+"""A Redis cache that carries on in memory while Redis is unreachable.
+
+What the cache holds here: allauth's rate limits (login, signup, password
+reset), supportgroup/ratelimit.py (socket messages, typing) and the live feed's
+replay guard for encouragement. None of it is worth failing a page for. When
+Redis cannot be reached, each process goes on with a LocMemCache of its own:
+rate limits then hold per process (looser by the number of processes) until
+Redis is back. Nothing is copied back; those keys are all short-lived.
+
+A short circuit breaker: after a failure Redis is left alone for
+``BREAK_SECONDS``, so a login (which makes several cache calls) waits on one
+timeout at most, not one per call. The outage is logged at most once a minute
+per process, with the error class only: cache keys can name people (allauth
+keys contain email addresses), so keys and values never reach the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+BREAK_SECONDS = 5.0  # after a failure, skip Redis this long before trying again
+WARN_EVERY = 60.0  # at most one "unreachable" warning per process this often
+FALLBACK_MAX_ENTRIES = 10_000
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+
+
+class _Breaker:
+    """Whether to try one Redis server now; shared by every thread and cache instance of a process.
+
+    Django makes a cache instance per thread/request context, so this state lives at module level.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.skip_until = 0.0
+        self.down_since: float | None = None
+        self.warned = False
+        self.last_warning = float("-inf")
+
+    def skipping(self) -> bool:
+        return time.monotonic() < self.skip_until
+
+    def failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.skip_until = now + BREAK_SECONDS
+            if self.down_since is None:
+                self.down_since, self.warned = now, False
+            warn = now - self.last_warning >= WARN_EVERY
+            if warn:
+                self.last_warning, self.warned = now, True
+        if warn:
+            logger.warning(
+                "Redis cache unreachable (%s): this process uses its own memory cache "
+                "and tries Redis again every %.0f s",
+                exc.__class__.__name__,
+                BREAK_SECONDS,
+            )
+
+    def succeeded(self) -> None:
+        if self.down_since is None:  # the usual case: no lock taken
+            return
+        with self._lock:
+            if self.down_since is None:
+                return
+            outage, warned = time.monotonic() - self.down_since, self.warned
+            self.down_since = None
+        if warned:
+            logger.warning("Redis cache reachable again after %.0f s", outage)
+
+
+_breakers: dict[str, _Breaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def _breaker_for(location: str) -> _Breaker:
+    with _breakers_lock:
+        return _breakers.setdefault(location, _Breaker())
+
+
+class FallbackRedisCache(RedisCache):
+    """Django's RedisCache; on a connection or timeout error, a per-process memory cache instead."""
+
+    def __init__(self, server, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        location = server if isinstance(server, str) else ",".join(server)
+        self._breaker = _breaker_for(location)
+        # LocMemCache instances of the same name share their data: one store per process.
+        fallback_params = {
+            k: params[k]
+            for k in ("TIMEOUT", "KEY_PREFIX", "VERSION", "KEY_FUNCTION")
+            if k in params
+        }
+        fallback_params["OPTIONS"] = {"MAX_ENTRIES": FALLBACK_MAX_ENTRIES}
+        self._fallback = LocMemCache(f"supportgroup-redis-fallback:{location}", fallback_params)
+
+    # --- Routing --------------------------------------------------------------------------
+
+    def _run(self, method: str, *args, **kwargs):
+        if not self._breaker.skipping():
+            try:
+                result = getattr(super(), method)(*args, **kwargs)
+            except UNREACHABLE as exc:
+                self._breaker.failed(exc)
+            else:
+                self._breaker.succeeded()
+                return result
+        return getattr(self._fallback, method)(*args, **kwargs)
+
+    async def _arun(self, method: str, *args, **kwargs):
+        if self._breaker.skipping():
+            # Memory only: nothing to wait for, no thread needed.
+            return getattr(self._fallback, method)(*args, **kwargs)
+        # Not Django's default (thread_sensitive=True): that one thread also runs every
+        # database call of every socket in the process, and a Redis timeout must not hold
+        # them up. redis-py's connection pool is thread-safe.
+        return await sync_to_async(self._run, thread_sensitive=False)(method, *args, **kwargs)
+
+    def check_redis(self) -> None:
+        """A round trip to Redis itself, never to the fallback: raises while Redis is unreachable."""
+        key = f"healthz:{uuid.uuid4().hex}"
+        super().set(key, "1", timeout=10)
+        value = super().get(key)
+        super().delete(key)
+        if value != "1":
+            raise RuntimeError("Redis did not return what was stored")
+
+    # --- Sync API -------------------------------------------------------------------------
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._run("add", key, value, timeout, version=version)
+
+    def get(self, key, default=None, version=None):
+        return self._run("get", key, default, version=version)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._run("set", key, value, timeout, version=version)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._run("touch", key, timeout, version=version)
+
+    def delete(self, key, version=None):
+        return self._run("delete", key, version=version)
+
+    def get_many(self, keys, version=None):
+        return self._run("get_many", list(keys), version=version)
+
+    def has_key(self, key, version=None):
+        return self._run("has_key", key, version=version)
+
+    def incr(self, key, delta=1, version=None):
+        return self._run("incr", key, delta, version=version)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._run("set_many", dict(data), timeout, version=version)
+
+    def delete_many(self, keys, version=None):
+        return self._run("delete_many", list(keys), version=version)
+
+    # --- Async API (Django's defaults would run the sync methods on the shared thread) -----
+
+    async def aadd(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return await self._arun("add", key, value, timeout, version=version)
+
+    async def aget(self, key, default=None, version=None):
+        return await self._arun("get", key, default, version=version)
+
+    async def aset(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return await self._arun("set", key, value, timeout, version=version)
+
+    async def atouch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return await self._arun("touch", key, timeout, version=version)
+
+    async def adelete(self, key, version=None):
+        return await self._arun("delete", key, version=version)
+
+    async def aget_many(self, keys, version=None):
+        return await self._arun("get_many", list(keys), version=version)
+
+    async def ahas_key(self, key, version=None):
+        return await self._arun("has_key", key, version=version)
+
+    async def aincr(self, key, delta=1, version=None):
+        # Django's default aincr is a get then a set; this is Redis' atomic INCR.
+        return await self._arun("incr", key, delta, version=version)
+
+    async def adecr(self, key, delta=1, version=None):
+        return await self._arun("incr", key, -delta, version=version)
+
+    async def aset_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return await self._arun("set_many", dict(data), timeout, version=version)
+
+    async def adelete_many(self, keys, version=None):
+        return await self._arun("delete_many", list(keys), version=version)
