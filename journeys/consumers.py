@@ -70,7 +70,8 @@ async def _db(fn, *args, _retry: bool = True, **kwargs):
     try:
         return await call(*args, **kwargs)
     except DatabaseError as exc:
-        if not _is_connection_error(exc):
+        # A deadlock or a constraint is not a lost connection: only retry when it is gone.
+        if not _is_connection_error(exc) or await database_sync_to_async(_connection_alive)():
             raise
         await database_sync_to_async(_drop_connection)()
         if not _retry:
@@ -89,6 +90,12 @@ def _is_connection_error(exc: DatabaseError) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
+def _connection_alive() -> bool:
+    from django.db import connection
+
+    return connection.connection is not None and connection.is_usable()
+
+
 def _drop_connection() -> None:
     from django.db import connection
 
@@ -99,9 +106,11 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
     membership: Membership | None = None
     subscriptions: list[str] = []
     tag = ""
+    stopping = False  # set when the server shuts down: join nothing, deliver nothing
 
     async def server_stopping(self) -> None:
         """The process is shutting down (``supportgroup.shutdown``): ask the browser to come back."""
+        self.stopping = True
         self.membership = None  # deliver nothing more
         with contextlib.suppress(Exception):
             await self.close(code=CLOSE_SERVICE_RESTART)
@@ -126,10 +135,17 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             return
         m = self.membership
         self.tag = realtime.member_tag(m.pk)
-        self.subscriptions = live.subscriptions(m)
-        for name in self.subscriptions:
+        self.subscriptions = []
+        for name in live.subscriptions(m):
+            if self.stopping:
+                return
             await self.channel_layer.group_add(name, self.channel_name)
-        latest = await _db(live.latest_seq, m.group_id)
+            self.subscriptions.append(name)  # what _leave must undo, even if we stop half-way
+        try:
+            latest = await _db(live.latest_seq, m.group_id)
+        except DatabaseUnavailable:
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         await self.send_json({"type": "journeys.hello", "seq": latest})
         await self._presence_join()
 
@@ -210,6 +226,8 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             await self._end(CLOSE_NOT_MEMBER, "membership_ended")
             return
         await self._follow_role(fresh)
+        if self.stopping:
+            return
         kind = content["type"]
         if kind in (
             "reflection.create",
@@ -423,6 +441,8 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
 
     async def _follow_role(self, fresh: Membership) -> None:
         """Join or leave the moderators' channel as the role changes."""
+        if self.stopping:
+            return
         self.membership = fresh
         wanted = live.subscriptions(fresh)
         for name in set(wanted) - set(self.subscriptions):

@@ -132,12 +132,10 @@ def audience_sees(audience: str, reflection: Reflection) -> bool:
     return reflection.visibility == Visibility.GROUP and not reflection.hidden_at
 
 
-def _in_audience(event: LiveEvent, membership: Membership) -> bool:
-    if event.audience == LiveAudience.MEMBERS:
+def _in_audience(event: LiveEvent, membership: Membership, *, audience: str) -> bool:
+    if audience == LiveAudience.MEMBERS or event.author_id == membership.pk:
         return True
-    if event.author_id == membership.pk:
-        return True
-    return event.audience == LiveAudience.MODERATORS and membership.is_moderator
+    return audience == LiveAudience.MODERATORS and membership.is_moderator
 
 
 # --- Writing events -------------------------------------------------------------------
@@ -209,14 +207,19 @@ def reflection_edited(reflection: Reflection, *, was: str | None = None) -> Live
     )
 
 
-def reflection_deleted(reflection: Reflection) -> LiveEvent:
-    """Call before deleting: the audience is whoever could see it."""
+def reflection_deleted(reflection: Reflection, *, reflection_id: int) -> LiveEvent:
+    """Call after deleting (``reflection`` as it was; Django clears its pk).
+
+    Emitting last keeps the order every writer takes locks in (rows, then the
+    group's number): taking the number first would deadlock against a reply or
+    an encouragement on the same post.
+    """
     return _emit(
         group_id=reflection.group_id,
         type=DELETED,
         audience=audience_of(reflection),
         author_id=reflection.author_id,
-        reflection_id=reflection.pk,
+        reflection_id=reflection_id,
         theme_id=reflection.theme_id,
     )
 
@@ -445,21 +448,26 @@ def pushes_for(
         else:
             author_view = None
 
-    def envelope(audience: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def envelope(audience: str, payload: dict[str, Any], **extra: Any) -> dict[str, Any]:
         return {
             "type": "live.event",
             "audience": audience,
             "moderators_copy": moderators_copy,
             "author_tag": author_tag,
             "payload": payload,
+            **extra,
         }
 
     pushes = [(channel_for_group(event.group_id), envelope("members", views[LiveAudience.MEMBERS]))]
     if moderators_copy:
+        # Who is a moderator *now* (after the commit): a socket demoted a moment ago, whose
+        # role change has not reached it yet, drops this copy and fills the gap on resume.
+        moderators = Membership.objects.moderators().filter(group_id=event.group_id)
+        tags = [realtime.member_tag(pk) for pk in moderators.values_list("pk", flat=True)]
         pushes.append(
             (
                 channel_for_moderators(event.group_id),
-                envelope("moderators", views[LiveAudience.MODERATORS]),
+                envelope("moderators", views[LiveAudience.MODERATORS], moderator_tags=tags),
             )
         )
     if author_view is not None:
@@ -497,7 +505,7 @@ def wants(message: dict[str, Any], *, is_moderator: bool, tag: str) -> bool:
     if message.get("author_tag") == tag:
         return False  # the author's own copy comes on their membership channel
     if audience == "moderators":
-        return is_moderator
+        return is_moderator and tag in message.get("moderator_tags", ())
     return not (message.get("moderators_copy") and is_moderator)
 
 
@@ -524,7 +532,8 @@ def events_since(*, membership: Membership, last_seq: int, now=None) -> CatchUp 
     """
     now = now or timezone.now()
     group_id = membership.group_id
-    if last_seq > latest_seq(group_id):
+    latest = latest_seq(group_id)
+    if last_seq > latest:
         return RELOAD
     events = list(
         LiveEvent.objects.filter(group_id=group_id, seq__gt=last_seq).order_by("seq")[
@@ -532,7 +541,8 @@ def events_since(*, membership: Membership, last_seq: int, now=None) -> CatchUp 
         ]
     )
     if not events:
-        return CatchUp(payloads=[], upto=last_seq)
+        # Nothing stored after it although newer numbers exist: they were pruned.
+        return RELOAD if latest > last_seq else CatchUp(payloads=[], upto=last_seq)
     if (
         len(events) > MAX_CATCH_UP_EVENTS
         or events[0].seq != last_seq + 1  # pruned
@@ -545,11 +555,15 @@ def events_since(*, membership: Membership, last_seq: int, now=None) -> CatchUp 
         reflections=Reflection.objects.visible_to(membership),
         viewer_pk=membership.pk,
     )
-    # One message per object: its current state at its last event in the range.
+    # One message per object: its current state at its last event in the range, sent to
+    # whoever was in the audience of any of its events (they may have it on screen).
     last_of: dict[tuple, int] = {}
+    audience_of_key: dict[tuple, str] = {}
     created: set[int] = set()
     for i, event in enumerate(events):
-        last_of[_object_key(event)] = i
+        key = _object_key(event)
+        last_of[key] = i
+        audience_of_key[key] = widest(audience_of_key.get(key, event.audience), event.audience)
         if event.type == CREATED:
             created.add(event.reflection_id)
     payloads = []
@@ -561,11 +575,14 @@ def events_since(*, membership: Membership, last_seq: int, now=None) -> CatchUp 
             state,
             viewer=membership,
             sees=lambda r: True,  # loaded through visible_to: present means visible
-            in_audience=_in_audience(event, membership),
+            in_audience=_in_audience(
+                event, membership, audience=audience_of_key[_object_key(event)]
+            ),
             created=event.reflection_id in created,
         )
         if payload is not None:
-            payloads.append(_numbered(event, payload))
+            # Fresher than any live copy of the same number the client may hold.
+            payloads.append({**_numbered(event, payload), "catch_up": True})
     return CatchUp(payloads=payloads, upto=events[-1].seq)
 
 

@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportgroup.settings.dev")
 
@@ -33,3 +34,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=3, minute=17),
     },
 }
+
+
+@worker_process_shutdown.connect
+def _send_queued_live_pushes(**kwargs) -> None:
+    """Pool processes end with os._exit, which skips atexit: flush live pushes here."""
+    from supportgroup import realtime
+
+    realtime.drain()

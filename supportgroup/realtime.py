@@ -31,7 +31,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -86,9 +86,14 @@ def capture() -> Iterator[list[Push]]:
 
 
 class _Publisher:
+    """One thread, one event loop, one queue: pushes leave in the order they were submitted."""
+
+    MAX_QUEUED = 10_000  # beyond this Redis is not keeping up: drop (clients catch up)
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue | None = None
         self._pid: int | None = None
         self._pending: set[Future] = set()
         self._atexit = False
@@ -101,6 +106,8 @@ class _Publisher:
 
                 def run() -> None:
                     asyncio.set_event_loop(loop)
+                    self._queue = asyncio.Queue()
+                    loop.create_task(self._work())
                     loop.call_soon(ready.set)
                     loop.run_forever()
 
@@ -113,12 +120,28 @@ class _Publisher:
                     self._atexit = True
             return self._loop
 
+    async def _work(self) -> None:
+        while True:
+            pushes, future = await self._queue.get()
+            try:
+                await _send_all(pushes)
+            except Exception:  # the worker must outlive any one push
+                logger.exception("live push failed; clients will catch up")
+            finally:
+                if not future.done():
+                    future.set_result(None)
+
     def submit(self, pushes: list[Push]) -> Future:
         loop = self._ensure_started()
-        future = asyncio.run_coroutine_threadsafe(_send_all(pushes), loop)
+        future: Future = Future()
         with self._lock:
+            if len(self._pending) >= self.MAX_QUEUED:
+                logger.warning("live push queue full; dropping a push (clients will catch up)")
+                future.set_result(None)
+                return future
             self._pending.add(future)
         future.add_done_callback(self._done)
+        loop.call_soon_threadsafe(self._queue.put_nowait, (pushes, future))
         return future
 
     def _done(self, future: Future) -> None:
@@ -131,8 +154,6 @@ class _Publisher:
             pending = list(self._pending)
         if not pending:
             return 0
-        from concurrent.futures import wait
-
         _, not_done = wait(pending, timeout=timeout)
         if not_done:
             logger.warning(

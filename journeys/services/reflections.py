@@ -161,8 +161,9 @@ def reflection_edit(
 @transaction.atomic
 def reflection_delete(*, member: Membership, reflection: Reflection) -> None:
     _own(member, reflection)
-    live.reflection_deleted(reflection)
+    reflection_id = reflection.pk
     reflection.delete()
+    live.reflection_deleted(reflection, reflection_id=reflection_id)
 
 
 def encouragement_counts(reflection: Reflection) -> dict[str, int]:

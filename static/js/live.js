@@ -33,6 +33,7 @@ function start(root) {
   let stopped = false;
   let attempt = 0;
   let pingTimer = null;
+  let pongTimer = null;
   let retryTimer = null;
   const pending = new Map(); // client_id -> {form, kind, message}
   const status = root.querySelector("[data-live-status]");
@@ -56,11 +57,15 @@ function start(root) {
       attempt = 0; open = true; setStatus("live", "Live");
       resuming = false; resume();
       for (const p of pending.values()) send(p.message); // retries keep their client id: stored once
-      pingTimer = setInterval(() => send({ type: "ping" }), 25000);
+      pingTimer = setInterval(() => {
+        // A socket left half-open (the phone slept, the network changed) answers nothing:
+        // without a pong in 10 s, drop it and reconnect.
+        if (send({ type: "ping" })) { clearTimeout(pongTimer); pongTimer = setTimeout(() => ws.close(), 10000); }
+      }, 25000);
     };
     ws.onmessage = (e) => receive(JSON.parse(e.data));
     ws.onclose = (e) => {
-      open = false; clearInterval(pingTimer); resuming = false;
+      open = false; clearInterval(pingTimer); clearTimeout(pongTimer); resuming = false;
       if (e.code === 4403 || e.code === 4401) { stopped = true; setStatus("closed", "Live updates stopped"); return; }
       // 4012: the server is restarting; 4013: try again soon. Both reconnect like a drop.
       setStatus("offline", "Offline · reconnecting");
@@ -69,7 +74,10 @@ function start(root) {
       retryTimer = setTimeout(connect, base / 2 + Math.random() * (base / 2)); // backoff with jitter
     };
   }
-  window.addEventListener("online", () => { if (!open && !stopped) { attempt = 0; connect(); } });
+  window.addEventListener("online", () => {
+    if (open || stopped || (ws && ws.readyState === WebSocket.CONNECTING)) return;
+    attempt = 0; connect();
+  });
 
   function fragment(html) {
     const t = document.createElement("template");
@@ -83,13 +91,20 @@ function start(root) {
     const el = fragment(msg.html);
     if (existing) { existing.replaceWith(el); return; }
     const feed = document.getElementById("feed-items");
-    if (!isNew || !feed || Number(feed.dataset.feedTheme) !== msg.theme_id) {
+    if (!feed || Number(feed.dataset.feedTheme) !== msg.theme_id) {
       if (isNew) announce("A new reflection was shared on another week.");
       return;
     }
+    const items = [...feed.querySelectorAll(":scope > [data-reflection]")];
+    const ids = items.map((x) => Number(x.dataset.reflection));
+    // An edit can bring a post into view (made visible to the group): show it if it
+    // belongs on this page, as a reload would.
+    const firstPage = !new URLSearchParams(location.search).has("before");
+    const onThisPage = !ids.length || (msg.id >= Math.min(...ids) && (firstPage || msg.id <= Math.max(...ids)));
+    if (!isNew && !onThisPage) return;
     feed.querySelector(".feed-empty")?.remove();
     // Newest first, by id, as a reload would show them (writers may commit out of id order).
-    const after = [...feed.querySelectorAll(":scope > [data-reflection]")].find((x) => Number(x.dataset.reflection) < msg.id);
+    const after = items.find((x) => Number(x.dataset.reflection) < msg.id);
     feed.insertBefore(el, after || null);
     announce("A new reflection was shared.");
   }
@@ -120,12 +135,14 @@ function start(root) {
   function receive(msg) {
     switch (msg.type) {
       case "journeys.hello": return;
-      case "journeys.pong": expect(msg.seq); return;
+      case "journeys.pong": clearTimeout(pongTimer); expect(msg.seq); return;
       case "journeys.resumed": resumed(msg.seq); return;
       default: break;
     }
     if (typeof msg.seq !== "number") { apply(msg); return; }
-    if (needsReload || msg.seq <= lastSeq || early.has(msg.seq)) return; // already applied
+    if (needsReload || msg.seq <= lastSeq) return; // already applied
+    // A catch-up message is the current state: it replaces a live copy of the same number.
+    if (early.has(msg.seq) && !msg.catch_up) return;
     early.set(msg.seq, msg);
     drain();
   }

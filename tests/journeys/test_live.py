@@ -153,13 +153,25 @@ def test_an_anonymous_authors_name_goes_to_moderators_only(feed, group, pushes):
 )
 def test_each_socket_keeps_exactly_one_copy(feed, role, is_author, audience, expected):
     tag = realtime.member_tag(feed["alma"].pk)
+    own_tag = tag if is_author else realtime.member_tag(feed["bea"].pk)
     message = {
         "audience": audience,
         "moderators_copy": True,
         "author_tag": tag if not is_author else "someone-else",
+        "moderator_tags": [own_tag] if role == "moderator" else [],
     }
-    own_tag = tag if is_author else realtime.member_tag(feed["bea"].pk)
     assert live.wants(message, is_moderator=role == "moderator", tag=own_tag) is expected
+    # A moderator demoted a moment ago (its socket not yet told) is not among the tags.
+    assert not live.wants(
+        {
+            "audience": "moderators",
+            "moderators_copy": True,
+            "author_tag": None,
+            "moderator_tags": [],
+        },
+        is_moderator=True,
+        tag=own_tag,
+    )
     # The author's socket skips group copies that have an author copy for it.
     assert not live.wants(
         {"audience": "members", "moderators_copy": False, "author_tag": tag},
@@ -243,3 +255,39 @@ def test_prune_keeps_recent_events(group):
     assert prune_live_events.delay().get() == 1
     assert list(LiveEvent.objects.all()) == [recent]
     assert not LiveEvent.objects.filter(pk=old.pk).exists()
+
+
+def test_a_gap_whose_events_were_all_pruned_says_reload(feed, group):
+    for i in range(3):
+        svc.reflection_create(member=feed["alma"], theme=feed["theme"], body=f"n{i}")
+    LiveEvent.objects.filter(seq__gt=1).delete()  # pruned, though numbers 2 and 3 exist
+    assert live.events_since(membership=feed["bea"], last_seq=1) == live.RELOAD
+
+
+def test_catch_up_removes_a_post_from_everyone_who_may_have_it_on_screen(feed, group):
+    r, _ = svc.reflection_create(member=feed["alma"], theme=feed["theme"], body="SHARED THEN NOT")
+    seen = live.latest_seq(group.pk)  # Bea has it on screen from here
+    svc.reflection_edit(member=feed["alma"], reflection=r, body="now private", visibility="private")
+    r.refresh_from_db()
+    svc.reflection_edit(member=feed["alma"], reflection=r, body="private, edited again")
+    result = live.events_since(membership=feed["bea"], last_seq=seen)
+    # Its last event concerned only the author, but an earlier one concerned Bea: she is told.
+    assert [(p["type"], p["id"]) for p in result.payloads] == [(live.DELETED, r.pk)]
+    assert all(p["catch_up"] for p in result.payloads)
+    assert "private" not in json.dumps(result.payloads)
+
+
+def test_a_demoted_moderator_is_not_among_the_moderators_copy_tags(feed, group, pushes):
+    from groups import services as group_services
+
+    group_services.membership_set_role(
+        membership=feed["mod"], role="member", by=group.memberships.get(role="owner").user
+    )
+    with pushes() as pushed:
+        svc.reflection_create(
+            member=feed["alma"], theme=feed["theme"], body="x", visibility="moderators"
+        )
+    (copy,) = [m for channel, m in pushed if channel == f"moderators.{group.pk}"]
+    assert realtime.member_tag(feed["mod"].pk) not in copy["moderator_tags"]
+    owner = group.memberships.get(role="owner")
+    assert copy["moderator_tags"] == [realtime.member_tag(owner.pk)]
