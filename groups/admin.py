@@ -51,6 +51,28 @@ class BanAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "group", "actor", "action", "target"]
+    """Read only: an entry is a record of what happened, and its labels were fixed when written."""
+
+    list_display = ["created_at", "group", "actor_label", "action", "target_label", "reason"]
     list_filter = ["action"]
-    raw_id_fields = ["group", "actor", "target"]
+    list_select_related = ["group"]
+    search_fields = ["group__name", "actor_label", "target_label"]
+    fields = [
+        "created_at",
+        "group",
+        "action",
+        "actor",
+        "actor_label",
+        "target_type",
+        "target_id",
+        "target_label",
+        "reason",
+        "data",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -57,9 +57,6 @@ class MemberSettingsForm(NoColonMixin, forms.ModelForm):
             "display_name",
             "show_presence",
             "show_typing",
-            "digest_frequency",
-            "digest_hour",
-            "theme_email",
         ]
         labels = {"display_name": "Your name in this group"}
 

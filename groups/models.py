@@ -5,6 +5,8 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -76,12 +78,6 @@ class MembershipQuerySet(models.QuerySet):
         return self.active().filter(role__in=Membership.MODERATING_ROLES)
 
 
-class DigestFrequency(models.TextChoices):
-    OFF = "off", "Off"
-    DAILY = "daily", "Daily"
-    WEEKLY = "weekly", "Weekly"
-
-
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
@@ -116,24 +112,8 @@ class Membership(models.Model):
         default=True, help_text="Show my name in “who is here now”."
     )
     show_typing = models.BooleanField(default=True, help_text="Let others see when I am writing.")
-    # Email preferences for this group (the journeys app sends them).
-    digest_frequency = models.CharField(
-        "Email digest",
-        max_length=8,
-        choices=DigestFrequency.choices,
-        default=DigestFrequency.WEEKLY,
-        help_text="Weekly digests arrive the day before the group's theme day.",
-    )
-    digest_hour = models.PositiveSmallIntegerField(
-        "Delivery hour",
-        default=18,
-        choices=[(h, f"{h:02d}:00") for h in range(24)],
-        help_text="In your own time zone.",
-    )
-    theme_email = models.BooleanField(
-        "Email me when a new weekly theme is posted",
-        default=True,
-    )
+    # Email choices for this group belong to the app that sends the emails:
+    # journeys.EmailPreferences (related name ``email_preferences``).
 
     objects = MembershipQuerySet.as_manager()
 
@@ -238,22 +218,71 @@ class Ban(models.Model):
         return f"Ban in {self.group_id}"
 
 
+class AuditAction(models.TextChoices):
+    """Every kind of entry the audit trail holds; ``audit_record`` refuses any other."""
+
+    GROUP_CREATED = "group_created", "Group created"
+    GROUP_UPDATED = "group_updated", "Group settings changed"
+    GROUP_ARCHIVED = "group_archived", "Group archived"
+    GROUP_RESTORED = "group_restored", "Group restored"
+    INVITATION_CREATED = "invitation_created", "Invitation link created"
+    INVITATION_EMAILED = "invitation_emailed", "Invitation emailed"
+    INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
+    JOINED = "joined", "Joined"
+    JOIN_REQUESTED = "join_requested", "Asked to join"
+    REQUEST_APPROVED = "request_approved", "Request approved"
+    REQUEST_DECLINED = "request_declined", "Request declined"
+    REQUEST_WITHDRAWN = "request_withdrawn", "Request withdrawn"
+    MEMBER_LEFT = "member_left", "Left the group"
+    MEMBER_REMOVED = "member_removed", "Member removed"
+    MEMBER_BANNED = "member_banned", "Member banned"
+    ROLE_CHANGED = "role_changed", "Role changed"
+    # The moderators' schedule (journeys): targets are runs and themes.
+    JOURNEY_STARTED = "journey_started", "Journey started"
+    THEME_CREATED = "theme_created", "Theme written"
+    THEME_UPDATED = "theme_updated", "Theme edited"
+    THEME_PUBLISHED = "theme_published", "Theme posted now"
+    THEME_SCHEDULED = "theme_scheduled", "Theme scheduled"
+    THEME_POSTPONED = "theme_postponed", "Theme postponed"
+    THEME_SKIPPED = "theme_skipped", "Theme skipped"
+    THEME_DRAFTED = "theme_drafted", "Theme held as draft"
+    RUN_PAUSED = "run_paused", "Journey paused"
+    RUN_RESUMED = "run_resumed", "Journey resumed"
+    RUN_STOPPED = "run_stopped", "Journey stopped"
+
+
 class AuditEvent(models.Model):
-    """Who did what to whom in a group. Never holds member-written text."""
+    """Who did what to what in a group.
+
+    Never holds member-written text: ``reason`` is a moderator's short note and
+    ``data`` holds identifiers only (field names, roles, flags). The labels are
+    pseudonymous ("member #12") and written with the entry, so it still reads
+    after the actor or the target has been erased.
+    """
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="audit_events")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    action = models.CharField(max_length=40)
-    target = models.ForeignKey(
-        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    actor_label = models.CharField(max_length=60, blank=True)
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    # Any model can be a target (a membership, an invitation, later a hidden reflection).
+    # No database-level link: the entry outlives its target, and the label says what it was.
+    target_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    target_id = models.PositiveBigIntegerField(null=True, blank=True)
+    target = GenericForeignKey("target_type", "target_id")
+    target_label = models.CharField(max_length=60, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["group", "-created_at"])]
+        indexes = [
+            models.Index(fields=["group", "-created_at"]),
+            models.Index(fields=["target_type", "target_id"]),
+        ]
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

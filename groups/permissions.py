@@ -1,13 +1,18 @@
 """Who may do what in a group: the one source of truth.
 
 ``allow_<action>(user, group, ...)`` raises; ``can_<action>(...)`` returns a
-bool for templates. Views, WebSocket consumers and tasks use only these.
+bool for templates. Each rule is written once, in its ``allow_``; the ``can_``
+is derived from it by ``return_boolean`` (Misago's pattern), so the two never
+disagree. Views, WebSocket consumers and tasks use only these.
 
 A denial never leaks an unlisted group: whoever may not see the group at all
 gets a 404, as if it did not exist. Removed and banned members are outsiders.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -35,6 +40,21 @@ def forget_membership(group: Group) -> None:
     group.__dict__.pop(_CACHE_ATTR, None)
 
 
+def return_boolean(allow: Callable[..., None]) -> Callable[..., bool]:
+    """``can_x = return_boolean(allow_x)``: True when ``allow_x`` lets the call through."""
+
+    @wraps(allow)
+    def can(*args, **kwargs) -> bool:
+        try:
+            allow(*args, **kwargs)
+        except (PermissionDenied, Http404):
+            return False
+        return True
+
+    can.__name__ = can.__qualname__ = allow.__name__.replace("allow_", "can_", 1)
+    return can
+
+
 def _active(user, group: Group) -> Membership | None:
     m = membership_for(user, group)
     return m if m is not None and m.is_active else None
@@ -49,64 +69,55 @@ def _deny(user, group: Group, message: str) -> None:
 # --- Seeing the group ---------------------------------------------------------
 
 
-def can_see_group(user, group: Group) -> bool:
+def allow_see_group(user, group: Group) -> None:
     """Whether the group's existence may be shown (public page or member home)."""
     if group.is_listed and not group.is_archived:
-        return True
+        return
     m = membership_for(user, group)
-    return m is not None and m.status in (Membership.Status.ACTIVE, Membership.Status.PENDING)
-
-
-def allow_see_group(user, group: Group) -> None:
-    if not can_see_group(user, group):
+    if m is None or m.status not in (Membership.Status.ACTIVE, Membership.Status.PENDING):
         raise Http404("No such group.")
 
 
-def can_view_content(user, group: Group) -> bool:
-    return _active(user, group) is not None
+can_see_group = return_boolean(allow_see_group)
 
 
 def allow_view_content(user, group: Group) -> None:
-    if not can_view_content(user, group):
+    if _active(user, group) is None:
         _deny(user, group, "Only members of this group can see this.")
 
 
-def can_view_member_list(user, group: Group) -> bool:
-    return can_view_content(user, group)
+can_view_content = return_boolean(allow_view_content)
 
 
 def allow_view_member_list(user, group: Group) -> None:
     allow_view_content(user, group)
 
 
+can_view_member_list = return_boolean(allow_view_member_list)
+
+
 # --- Joining and leaving -----------------------------------------------------------
 
 
-def can_leave(user, group: Group) -> bool:
-    m = membership_for(user, group)
-    return m is not None and m.status in (Membership.Status.ACTIVE, Membership.Status.PENDING)
-
-
 def allow_leave(user, group: Group) -> None:
-    if not can_leave(user, group):
+    m = membership_for(user, group)
+    if m is None or m.status not in (Membership.Status.ACTIVE, Membership.Status.PENDING):
         _deny(user, group, "You are not a member of this group.")
+
+
+can_leave = return_boolean(allow_leave)
 
 
 # --- Moderation ------------------------------------------------------------------
 
 
-def can_moderate(user, group: Group) -> bool:
-    m = _active(user, group)
-    return m is not None and m.is_moderator
-
-
 def allow_moderate(user, group: Group) -> None:
-    if not can_moderate(user, group):
+    m = _active(user, group)
+    if m is None or not m.is_moderator:
         _deny(user, group, "Only the group's moderators can do this.")
 
 
-def can_manage_invitations(user, group: Group) -> bool:
-    return can_moderate(user, group) and not group.is_archived
+can_moderate = return_boolean(allow_moderate)
 
 
 def allow_manage_invitations(user, group: Group) -> None:
@@ -115,68 +126,74 @@ def allow_manage_invitations(user, group: Group) -> None:
         raise PermissionDenied("This group is archived: restore it before inviting anyone.")
 
 
-def can_sanction(user, group: Group, target: Membership) -> bool:
-    """Remove or ban: moderators act on members; only owners act on moderators; nobody on owners."""
-    actor = _active(user, group)
-    if (
-        actor is None
-        or not actor.is_moderator
-        or target.group_id != group.pk
-        or target.user_id == user.pk
-    ):
-        return False
-    if target.role == Membership.Role.OWNER:
-        return False
-    if target.role == Membership.Role.MODERATOR:
-        return actor.role == Membership.Role.OWNER
-    return True
+can_manage_invitations = return_boolean(allow_manage_invitations)
 
 
 def allow_sanction(user, group: Group, target: Membership) -> None:
+    """Remove or ban: moderators act on members; only owners act on moderators; nobody on owners."""
     allow_moderate(user, group)
-    if not can_sanction(user, group, target):
+    actor = _active(user, group)
+    if (
+        target.group_id != group.pk
+        or target.user_id == user.pk
+        or target.status != Membership.Status.ACTIVE
+        or target.role == Membership.Role.OWNER
+        or (target.role == Membership.Role.MODERATOR and actor.role != Membership.Role.OWNER)
+    ):
         raise PermissionDenied("You cannot remove or ban this person.")
+
+
+can_sanction = return_boolean(allow_sanction)
+
+
+def allow_change_role_of(user, group: Group, target: Membership) -> None:
+    """Owners give roles to active members (themselves too: an owner may step down while
+    another owner remains; the service keeps the last one)."""
+    allow_change_roles(user, group)
+    if target.group_id != group.pk or target.status != Membership.Status.ACTIVE:
+        raise PermissionDenied("You cannot change this person's role.")
 
 
 # --- Ownership ---------------------------------------------------------------------
 
 
-def can_change_settings(user, group: Group) -> bool:
+def _allow_owner(user, group: Group, message: str) -> None:
     m = _active(user, group)
-    return m is not None and m.is_owner
+    if m is None or not m.is_owner:
+        _deny(user, group, message)
 
 
 def allow_change_settings(user, group: Group) -> None:
-    if not can_change_settings(user, group):
-        _deny(user, group, "Only the group's owners can change its settings.")
+    _allow_owner(user, group, "Only the group's owners can change its settings.")
 
 
-def can_change_roles(user, group: Group) -> bool:
-    return can_change_settings(user, group)
+can_change_settings = return_boolean(allow_change_settings)
 
 
 def allow_change_roles(user, group: Group) -> None:
-    if not can_change_roles(user, group):
-        _deny(user, group, "Only the group's owners can change roles.")
+    _allow_owner(user, group, "Only the group's owners can change roles.")
 
 
-def can_archive(user, group: Group) -> bool:
-    return can_change_settings(user, group)
+can_change_roles = return_boolean(allow_change_roles)
 
 
 def allow_archive(user, group: Group) -> None:
     allow_change_settings(user, group)
 
 
+can_archive = return_boolean(allow_archive)
+
+
 # --- Writing (used by journeys) ----------------------------------------------------
 
 
-def can_participate(user, group: Group) -> bool:
-    """Write reflections, replies, encouragement: active members of a group that is not archived."""
-    return can_view_content(user, group) and not group.is_archived
-
-
 def allow_participate(user, group: Group) -> None:
+    """Write reflections, replies, encouragement: active members of a group that is not archived."""
     allow_view_content(user, group)
     if group.is_archived:
         raise PermissionDenied("This group is archived: you can read, but not post.")
+
+
+can_participate = return_boolean(allow_participate)
+
+can_change_role_of = return_boolean(allow_change_role_of)

@@ -2,34 +2,11 @@
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 
-from supportgroup.text import single_line
+from supportgroup.emails import EMAIL_TASK, build_email
 
 from .models import Invitation, Membership
-
-EMAIL_TASK = {
-    "autoretry_for": (OSError,),
-    "retry_backoff": 30,
-    # A retry waits unacked in a worker until its countdown; longer than the broker's
-    # visibility timeout allows, Redis would hand a second copy out (docs/operations.md).
-    "retry_backoff_max": settings.TASK_MAX_RETRY_COUNTDOWN,
-    "retry_jitter": True,
-    "max_retries": 6,
-    "ignore_result": True,
-}
-
-
-def _send(*, subject: str, template: str, context: dict, to: str) -> None:
-    """Multipart (text + HTML). Subjects never name the group: it may say more than the reader wants seen."""
-    context = {**context, "site_name": settings.SITE_NAME}
-    message = EmailMultiAlternatives(
-        subject=single_line(subject), body=render_to_string(f"{template}.txt", context), to=[to]
-    )
-    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-    message.send()
 
 
 @shared_task(**EMAIL_TASK)
@@ -39,7 +16,7 @@ def send_invitation_email(invitation_id: int) -> None:
     )
     if invitation is None or not invitation.is_usable or not invitation.email:
         return
-    _send(
+    build_email(
         subject=f"You're invited to a group on {settings.SITE_NAME}",
         template="emails/invitation",
         context={
@@ -48,7 +25,7 @@ def send_invitation_email(invitation_id: int) -> None:
             "link": settings.SITE_URL + reverse("groups:invitation", args=[invitation.token]),
         },
         to=invitation.email,
-    )
+    ).send()
 
 
 @shared_task(**EMAIL_TASK)
@@ -57,7 +34,7 @@ def send_request_approved_email(membership_id: int) -> None:
     membership = Membership.objects.select_related("group", "user").filter(pk=membership_id).first()
     if membership is None or not membership.is_active or membership.user.email_paused:
         return
-    _send(
+    build_email(
         subject=f"Your request on {settings.SITE_NAME} was approved",
         template="emails/request_approved",
         context={
@@ -66,4 +43,4 @@ def send_request_approved_email(membership_id: int) -> None:
             "link": settings.SITE_URL + reverse("groups:home", args=[membership.group.slug]),
         },
         to=membership.user.email,
-    )
+    ).send()

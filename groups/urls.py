@@ -8,7 +8,8 @@ urlpatterns = [
     path("groups/", views.directory, name="directory"),
     path("groups/mine/", views.my_groups, name="mine"),
     path("groups/new/", views.create, name="create"),
-    path("groups/<slug:slug>/", views.home, name="home"),
+    # "groups/<slug>/" (name "home") is wired in supportgroup/urls.py: members get their
+    # journey page from journeys/, everyone else views.visitor_home.
     path("groups/<slug:slug>/join/", views.join, name="join"),
     path("groups/<slug:slug>/leave/", views.leave, name="leave"),
     path("groups/<slug:slug>/me/", views.my_settings, name="my_settings"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,7 +9,6 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
 from supportgroup.accounts.adapter import SESSION_INVITATION
@@ -101,15 +99,13 @@ def create(request):
 # --- Group home and joining ----------------------------------------------------------------
 
 
-def home(request, slug: str):
+def visitor_home(request, slug: str):
+    """The group's public page, for whoever may see the group but not its content.
+
+    Members reach their home through ``journeys.views.members.group_home`` (the
+    route is wired in ``supportgroup/urls.py``), which sends everyone else here.
+    """
     group = _visible_group(request, slug)
-    if permissions.can_view_content(request.user, group):
-        # The member view belongs to whichever app runs the group's content
-        # (journeys); groups never imports it directly.
-        if settings.GROUP_MEMBER_HOME_VIEW:
-            member_home = import_string(settings.GROUP_MEMBER_HOME_VIEW)
-            return member_home(request, group, permissions.membership_for(request.user, group))
-        return render(request, "groups/home.html", group_context(request, group))
     return render(
         request,
         "groups/public.html",
@@ -204,6 +200,9 @@ def members(request, slug: str):
     page = Paginator(
         selectors.member_list(group=group, include_inactive=can_moderate), 100
     ).get_page(request.GET.get("page"))
+    for m in page:  # the template asks the rules; it never restates them
+        m.can_sanction = permissions.can_sanction(request.user, group, m)
+        m.can_change_role = permissions.can_change_role_of(request.user, group, m)
     return render(
         request,
         "groups/members.html",
@@ -217,6 +216,7 @@ def member_role(request, slug: str, membership_id: int):
     group = _visible_group(request, slug)
     permissions.allow_change_roles(request.user, group)
     target = _target(group, membership_id)
+    permissions.allow_change_role_of(request.user, group, target)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Please choose a role.")

@@ -11,12 +11,10 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
 
@@ -42,7 +40,6 @@ SHUTDOWN_CLEANUP = 1.0  # seconds a socket may spend leaving presence while the 
 WRITE_LIMIT = (20, 60)  # writes per member per minute
 MESSAGE_LIMIT = (120, 60)  # any message per member per minute
 TYPING_EVERY = 3  # seconds between typing signals a member may send
-TOGGLE_REPLAY_SECONDS = 600
 
 
 def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
@@ -310,50 +307,36 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def on_reply_create(self, content) -> None:
-        reply, _ = await _db(self._create_reply, content)
+        reply, _ = await _db(
+            services.reply_create,
+            member=self.membership,
+            reflection=content["reflection_id"],
+            body=content["body"],
+            client_id=content["client_id"],
+        )
         await self.send_json(
             {"type": "journeys.ack", "client_id": content["client_id"], "id": reply.pk}
         )
 
-    def _create_reply(self, content):
-        reflection = journey_selectors.visible_reflection(
-            viewer=self.membership, reflection_id=content["reflection_id"]
-        )
-        if reflection is None:
-            raise PermissionDenied("You can't see this reflection.")
-        return services.reply_create(
-            member=self.membership,
-            reflection=reflection,
-            body=content["body"],
-            client_id=content["client_id"],
-        )
-
     async def on_encouragement_toggle(self, content) -> None:
-        # A toggle is not idempotent: a retried send returns the first answer instead of toggling back.
-        key = f"ws-toggle:{self.membership.pk}:{uuid.UUID(content['client_id'])}"
-        done = await cache.aget(key)
-        if done is None:
-            on, counts = await _db(self._toggle, content, _retry=False)
-            done = {"on": on, "counts": counts}
-            await cache.aset(key, done, timeout=TOGGLE_REPLAY_SECONDS)
+        # Not retried on a dropped connection: the first try may have committed.
+        on, counts = await _db(
+            services.encouragement_toggle,
+            member=self.membership,
+            reflection=content["reflection_id"],
+            kind=content["kind"],
+            client_id=content["client_id"],
+            _retry=False,
+        )
         await self.send_json(
             {
                 "type": "journeys.ack",
                 "client_id": content["client_id"],
                 "reflection_id": content["reflection_id"],
                 "kind": content["kind"],
-                **done,
+                "on": on,
+                "counts": counts,
             }
-        )
-
-    def _toggle(self, content):
-        reflection = journey_selectors.visible_reflection(
-            viewer=self.membership, reflection_id=content["reflection_id"]
-        )
-        if reflection is None:
-            raise PermissionDenied("You can't see this reflection.")
-        return services.encouragement_toggle(
-            member=self.membership, reflection=reflection, kind=content["kind"]
         )
 
     async def on_typing(self, content) -> None:

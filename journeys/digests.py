@@ -1,6 +1,6 @@
 """Who gets which email when, and what it says: reads only (selectors for the email tasks).
 
-Sending one chunk lives in ``journeys.services.emails``; the Celery tasks in
+Sending one chunk lives in ``journeys.services.digests``; the Celery tasks in
 ``journeys.tasks`` only glue the two together.
 """
 
@@ -15,9 +15,18 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from groups.models import DigestFrequency, Group, Membership
+from groups.models import Group, Membership
 
-from .models import DigestDelivery, Encouragement, JourneyRun, Reflection, Reply, WeeklyTheme
+from .models import (
+    DigestDelivery,
+    DigestFrequency,
+    EmailPreferences,
+    Encouragement,
+    JourneyRun,
+    Reflection,
+    Reply,
+    WeeklyTheme,
+)
 
 CHUNK_SIZE = 200
 CATCH_UP = timedelta(hours=48)  # a period missed while workers were down is still sent this late
@@ -89,8 +98,9 @@ def theme_weekdays(group_ids: set[int]) -> dict[int, int]:
 
 
 def _digest_candidates():
+    # A member who never saved a choice has no EmailPreferences row and gets the defaults.
     return (
-        Membership.objects.active()
+        EmailPreferences.annotate_memberships(Membership.objects.active())
         .filter(
             digest_frequency__in=[DigestFrequency.DAILY, DigestFrequency.WEEKLY],
             group__archived_at__isnull=True,
@@ -161,9 +171,9 @@ def due_digests(
 def theme_email_recipients(
     *, theme: WeeklyTheme, chunk_size: int = CHUNK_SIZE
 ) -> Iterator[list[Due]]:
-    """Members who keep the new-theme email on, in chunks."""
+    """Members who keep the new-theme email on (the default, for those without a row), in chunks."""
     recipients = (
-        Membership.objects.active()
+        EmailPreferences.annotate_memberships(Membership.objects.active())
         .filter(
             group_id=theme.group_id,
             theme_email=True,

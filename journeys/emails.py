@@ -1,22 +1,22 @@
-"""Building digest and new-theme emails: discreet subjects, multipart, one-click unsubscribe."""
+"""What digests and new-theme emails say: their subjects, template context and unsubscribe links.
+
+The message itself is built by ``supportgroup.emails.build_email``, like every email.
+"""
 
 from __future__ import annotations
-
-from email.utils import formataddr
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 
-from supportgroup.text import single_line
+from supportgroup.emails import build_email
 
 from .digests import DigestContent
 from .models import DigestDelivery
 
 UNSUBSCRIBE_SALT = "journeys.unsubscribe"
-# What each kind of email turns off when its unsubscribe link is used.
+# What each kind of email turns off when its unsubscribe link is used (EmailPreferences fields).
 UNSUBSCRIBE_FIELDS = {"digest": "digest_frequency", "theme": "theme_email"}
 
 
@@ -50,6 +50,7 @@ PREVIEWS = {
 
 
 def build_message(content: DigestContent, connection=None) -> EmailMultiAlternatives:
+    """One member's digest or new-theme email, not sent yet."""
     m = content.membership
     what = "theme" if content.kind == DigestDelivery.Kind.THEME else "digest"
     unsubscribe_url = settings.SITE_URL + reverse(
@@ -59,7 +60,6 @@ def build_message(content: DigestContent, connection=None) -> EmailMultiAlternat
         "c": content,
         "m": m,
         "group": m.group,
-        "site_name": settings.SITE_NAME,
         "preview": PREVIEWS[content.kind],
         "group_url": settings.SITE_URL + reverse("groups:home", args=[m.group.slug]),
         "theme_url": (
@@ -70,18 +70,12 @@ def build_message(content: DigestContent, connection=None) -> EmailMultiAlternat
         "preferences_url": settings.SITE_URL + reverse("journeys:email_preferences"),
         "unsubscribe_url": unsubscribe_url,
     }
-    template = "emails/theme" if content.kind == DigestDelivery.Kind.THEME else "emails/digest"
-    message = EmailMultiAlternatives(
-        subject=single_line(SUBJECTS[content.kind].format(site=settings.SITE_NAME)),
-        body=render_to_string(f"{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[formataddr((single_line(m.user.display_name, 60), m.user.email))],
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Auto-Submitted": "auto-generated",
-        },
+    return build_email(
+        template="emails/theme" if content.kind == DigestDelivery.Kind.THEME else "emails/digest",
+        subject=SUBJECTS[content.kind].format(site=settings.SITE_NAME),
+        context=context,
+        to=m.user.email,
+        to_name=m.user.display_name,
+        unsubscribe_url=unsubscribe_url,
         connection=connection,
     )
-    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-    return message

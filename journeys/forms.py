@@ -4,7 +4,7 @@ from groups.models import Membership
 from supportgroup.accounts.models import User
 from supportgroup.forms import NoColonMixin
 
-from .models import WEEKDAYS, Encouragement, Journey, Visibility
+from .models import WEEKDAYS, EmailPreferences, Encouragement, Journey, Visibility
 from .services.reflections import CONTENT_NOTE_MAX, REFLECTION_MAX, REPLY_MAX
 
 
@@ -64,6 +64,8 @@ class ReplyForm(NoColonMixin, forms.Form):
 
 class EncourageForm(forms.Form):
     kind = forms.ChoiceField(choices=Encouragement.Kind.choices)
+    # A form posted twice (a double tap, a retried request) toggles once.
+    client_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
 
 class CheckInForm(NoColonMixin, forms.Form):
@@ -128,10 +130,34 @@ class ScheduleThemeForm(NoColonMixin, forms.Form):
     )
 
 
+def _preference_field(name: str) -> forms.Field:
+    return EmailPreferences._meta.get_field(name).formfield()
+
+
 class EmailPreferenceForm(NoColonMixin, forms.ModelForm):
+    """One group's block on the email preferences page.
+
+    The instance is the membership, so the formset's hidden id ties each block to
+    its group whatever the order on submit; the choices are its ``EmailPreferences``
+    (the defaults when it has no row yet). ``preferences_save`` writes them: this
+    form never saves.
+    """
+
+    digest_frequency = _preference_field("digest_frequency")
+    digest_hour = _preference_field("digest_hour")
+    theme_email = _preference_field("theme_email")
+
     class Meta:
         model = Membership
-        fields = ["digest_frequency", "digest_hour", "theme_email"]
+        fields: list[str] = []
+
+    def __init__(self, *args, instance: Membership | None = None, initial=None, **kwargs):
+        if instance is not None:
+            prefs = EmailPreferences.of(instance)
+            initial = {name: getattr(prefs, name) for name in EmailPreferences.FIELDS} | (
+                initial or {}
+            )
+        super().__init__(*args, instance=instance, initial=initial, **kwargs)
 
 
 EmailPreferencesFormSet = forms.modelformset_factory(

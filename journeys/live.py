@@ -27,7 +27,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +34,7 @@ from django.utils import timezone
 from groups.models import Membership
 from supportgroup import realtime
 
+from . import permissions, selectors
 from .models import (
     Encouragement,
     LiveAudience,
@@ -121,15 +121,11 @@ def widest(*audiences: str) -> str:
 
 
 def audience_sees(audience: str, reflection: Reflection) -> bool:
-    """Whether a whole audience sees ``reflection``: the rule of ``visible_to`` for a stand-in viewer.
-
-    ``tests/journeys/test_live.py`` checks the two agree for every case.
-    """
+    """Whether a whole audience sees ``reflection`` (the author's audience always does)."""
     if audience == LiveAudience.AUTHOR:
         return True
-    if audience == LiveAudience.MODERATORS:
-        return reflection.visibility in (Visibility.GROUP, Visibility.MODERATORS)
-    return reflection.visibility == Visibility.GROUP and not reflection.hidden_at
+    viewer = MODERATORS if audience == LiveAudience.MODERATORS else MEMBERS
+    return permissions.can_see_reflection(viewer, reflection)
 
 
 def _in_audience(event: LiveEvent, membership: Membership, *, audience: str) -> bool:
@@ -281,29 +277,6 @@ class _State:
     themes: dict[int, WeeklyTheme] = field(default_factory=dict)
 
 
-def _counts(reflection_ids: list[int], viewer_pk: int | None) -> tuple[dict, dict, dict]:
-    counts: dict[int, dict[str, int]] = {
-        pk: dict.fromkeys(Encouragement.Kind.values, 0) for pk in reflection_ids
-    }
-    mine: dict[int, set[str]] = {pk: set() for pk in reflection_ids}
-    replies: dict[int, int] = {}
-    if reflection_ids:
-        rows = Encouragement.objects.filter(reflection_id__in=reflection_ids).values_list(
-            "reflection_id", "kind", "member_id"
-        )
-        for reflection_id, kind, member_id in rows:
-            counts[reflection_id][kind] += 1
-            if member_id == viewer_pk:
-                mine[reflection_id].add(kind)
-        replies = dict(
-            Reply.objects.filter(reflection_id__in=reflection_ids, hidden_at__isnull=True)
-            .values_list("reflection_id")
-            .annotate(n=Count("id"))
-            .values_list("reflection_id", "n")
-        )
-    return counts, mine, replies
-
-
 def _load(events: Iterable[LiveEvent], *, reflections=None, viewer_pk: int | None = None) -> _State:
     events = list(events)
     state = _State()
@@ -316,9 +289,7 @@ def _load(events: Iterable[LiveEvent], *, reflections=None, viewer_pk: int | Non
             "author", "theme", "group"
         )
     }
-    counts, mine, reply_counts = _counts(list(state.reflections), viewer_pk)
-    for pk, r in state.reflections.items():
-        r.counts, r.my_kinds, r.reply_count = counts[pk], mine[pk], reply_counts.get(pk, 0)
+    selectors.annotate(list(state.reflections.values()), viewer_pk=viewer_pk)
     reply_ids = {e.reply_id for e in events if e.reply_id}
     if reply_ids:
         state.replies = Reply.objects.select_related("author").in_bulk(reply_ids)
@@ -329,7 +300,6 @@ def _load(events: Iterable[LiveEvent], *, reflections=None, viewer_pk: int | Non
 
 
 def _reflection_html(reflection: Reflection, viewer) -> str:
-    reflection.viewer_is_author = getattr(viewer, "pk", None) == reflection.author_id
     return render_to_string(
         "journeys/_reflection.html",
         {
@@ -375,9 +345,9 @@ def _payload(
         return {"type": event.type, "reflection_id": reflection.pk, "counts": reflection.counts}
     if event.type == REPLY_CREATED:
         reply = state.replies.get(event.reply_id)
-        if not visible or reply is None or reply.hidden_at:
-            return None
-        if reflection.visibility == Visibility.PRIVATE:
+        if reply is not None:
+            reply.reflection = reflection  # already loaded (or None: not visible)
+        if not visible or reply is None or not permissions.can_see_reply(viewer, reply):
             return None
         return {
             "type": REPLY_CREATED,

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from groups.models import Group, Membership
@@ -384,3 +385,90 @@ class DigestDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period} to {self.membership_id} ({self.status})"
+
+
+class DigestFrequency(models.TextChoices):
+    OFF = "off", "Off"
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+
+
+class EmailPreferences(models.Model):
+    """One member's email choices for one group: the digest and the new-theme email.
+
+    A membership has no row until its person first saves a choice (the email
+    preferences page, or an unsubscribe link); until then it has exactly the
+    field defaults below, as every membership had before these choices moved
+    here. So nothing may assume a row exists: the digest selectors read
+    memberships through ``annotate_memberships`` (a LEFT JOIN with the
+    defaults filled in, no extra query), pages use ``of(membership)``, and
+    only ``journeys.services.preferences`` creates rows. Joining a group
+    creates none: that is a groups service, and groups never calls journeys.
+    """
+
+    FIELDS = ("digest_frequency", "digest_hour", "theme_email")
+
+    membership = models.OneToOneField(
+        Membership,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="email_preferences",
+    )
+    digest_frequency = models.CharField(
+        "Email digest",
+        max_length=8,
+        choices=DigestFrequency.choices,
+        default=DigestFrequency.WEEKLY,
+        help_text="Weekly digests arrive the day before the group's theme day.",
+    )
+    digest_hour = models.PositiveSmallIntegerField(
+        "Delivery hour",
+        default=18,
+        choices=[(h, f"{h:02d}:00") for h in range(24)],
+        help_text="In your own time zone.",
+    )
+    theme_email = models.BooleanField(
+        "Email me when a new weekly theme is posted",
+        default=True,
+    )
+
+    class Meta:
+        verbose_name_plural = "email preferences"
+
+    def __str__(self) -> str:
+        return f"Email preferences of {self.membership_id}"
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """The choices of a membership that has no row."""
+        return {name: cls._meta.get_field(name).get_default() for name in cls.FIELDS}
+
+    @classmethod
+    def of(cls, membership: Membership) -> EmailPreferences:
+        """The member's choices: the saved row, or an unsaved one holding the defaults.
+
+        No query when the membership was loaded with ``select_related("email_preferences")``.
+        """
+        try:
+            return membership.email_preferences
+        except cls.DoesNotExist:
+            return cls(membership=membership)
+
+    @classmethod
+    def annotate_memberships(cls, memberships: QuerySet[Membership]) -> QuerySet[Membership]:
+        """Memberships with their effective choices as annotations named like the fields.
+
+        A LEFT JOIN in the same query, the defaults where there is no row: filter on
+        ``digest_frequency`` or ``theme_email`` and read ``m.digest_hour`` as if the
+        fields were the membership's own.
+        """
+        return memberships.annotate(
+            **{
+                name: Coalesce(
+                    F(f"email_preferences__{name}"),
+                    Value(default),
+                    output_field=cls._meta.get_field(name).clone(),
+                )
+                for name, default in cls.defaults().items()
+            }
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
@@ -71,36 +70,44 @@ class FeedPage:
     has_more: bool
 
 
-def _annotate(reflections: list[Reflection], viewer: Membership) -> list[Reflection]:
-    """Counts, the viewer's own encouragement and reply counts for a page: two queries whatever its length."""
-    ids = [r.pk for r in reflections]
-    counts: dict[int, dict[str, int]] = defaultdict(
-        lambda: dict.fromkeys(Encouragement.Kind.values, 0)
-    )
-    mine: dict[int, set[str]] = defaultdict(set)
-    if ids:
+@dataclass
+class Tallies:
+    """Encouragement counts, the viewer's own kinds and reply counts for some reflections."""
+
+    counts: dict[int, dict[str, int]]
+    mine: dict[int, set[str]]
+    replies: dict[int, int]
+
+
+def tallies(reflection_ids: list[int], *, viewer_pk: int | None = None) -> Tallies:
+    """The one place counts are read: two queries whatever the number of reflections."""
+    counts = {pk: dict.fromkeys(Encouragement.Kind.values, 0) for pk in reflection_ids}
+    mine: dict[int, set[str]] = {pk: set() for pk in reflection_ids}
+    replies: dict[int, int] = {}
+    if reflection_ids:
         rows = (
-            Encouragement.objects.filter(reflection_id__in=ids)
+            Encouragement.objects.filter(reflection_id__in=reflection_ids)
             .values("reflection_id", "kind")
-            .annotate(n=Count("id"), by_me=Count("id", filter=Q(member=viewer)))
+            .annotate(n=Count("id"), by_me=Count("id", filter=Q(member_id=viewer_pk)))
         )
         for row in rows:
             counts[row["reflection_id"]][row["kind"]] = row["n"]
             if row["by_me"]:
                 mine[row["reflection_id"]].add(row["kind"])
-        reply_counts = dict(
-            Reply.objects.filter(reflection_id__in=ids, hidden_at__isnull=True)
+        replies = dict(
+            Reply.objects.filter(reflection_id__in=reflection_ids, hidden_at__isnull=True)
             .values_list("reflection_id")
             .annotate(n=Count("id"))
             .values_list("reflection_id", "n")
         )
-    else:
-        reply_counts = {}
+    return Tallies(counts=counts, mine=mine, replies=replies)
+
+
+def annotate(reflections: list[Reflection], *, viewer_pk: int | None) -> list[Reflection]:
+    """Counts, the viewer's own encouragement and reply counts on each reflection of a page."""
+    t = tallies([r.pk for r in reflections], viewer_pk=viewer_pk)
     for r in reflections:
-        r.counts = counts[r.pk]
-        r.my_kinds = mine[r.pk]
-        r.reply_count = reply_counts.get(r.pk, 0)
-        r.viewer_is_author = r.author_id == viewer.pk
+        r.counts, r.my_kinds, r.reply_count = t.counts[r.pk], t.mine[r.pk], t.replies.get(r.pk, 0)
     return reflections
 
 
@@ -121,7 +128,7 @@ def feed(
     has_more = len(items) > page_size
     items = items[:page_size]
     return FeedPage(
-        items=_annotate(items, viewer),
+        items=annotate(items, viewer_pk=viewer.pk),
         next_before=items[-1].pk if has_more else None,
         has_more=has_more,
     )
@@ -136,7 +143,7 @@ def reflection_detail(*, viewer: Membership, reflection_id: int) -> Reflection |
     )
     if reflection is None:
         return None
-    _annotate([reflection], viewer)
+    annotate([reflection], viewer_pk=viewer.pk)
     replies = Reply.objects.filter(reflection=reflection).select_related("author")
     if not viewer.is_moderator:
         replies = replies.filter(Q(hidden_at__isnull=True) | Q(author=viewer))

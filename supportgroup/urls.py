@@ -1,8 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from groups import urls as group_urls
+from journeys.views import members as journey_members
 from supportgroup import views
 from supportgroup.accounts import views as account_views
+
+# The group home: members see this week's theme and its reflections (journeys), everyone
+# else the group's public page (groups). Wired here, where both apps are known: groups/
+# never imports journeys/.
+group_patterns = [
+    *group_urls.urlpatterns,  # first: "groups/mine/" and "groups/new/" are not slugs
+    path("groups/<slug:slug>/", journey_members.group_home, name="home"),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,7 +20,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/profile/", account_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
-    path("", include("groups.urls")),
+    path("", include((group_patterns, group_urls.app_name))),
     path("", include("journeys.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 from django.conf import settings
 
@@ -71,3 +73,38 @@ def member(group, owner):
 @pytest.fixture
 def outsider(db):
     return UserFactory()
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """One message a service pushed after its commit: where to, and what."""
+
+    channel: str
+    message: dict
+
+    @property
+    def type(self) -> str:
+        return self.message.get("payload", self.message).get("type")
+
+    @property
+    def payload(self) -> dict:
+        return self.message.get("payload", self.message)
+
+
+@pytest.fixture
+def capture_events(django_capture_on_commit_callbacks):
+    """``with capture_events() as sent:`` runs the block's on-commit pushes at its end and
+    records them as ``Pushed(channel, message)``, so a test states what a service
+    announced and to whom (the shape of Zulip's ``capture_send_event_calls``)."""
+    import contextlib
+
+    from supportgroup import realtime
+
+    @contextlib.contextmanager
+    def capture():
+        sent: list[Pushed] = []
+        with realtime.capture() as raw, django_capture_on_commit_callbacks(execute=True):
+            yield sent
+        sent.extend(Pushed(channel, message) for channel, message in raw)
+
+    return capture

@@ -53,6 +53,15 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     joined_at = factory.LazyFunction(timezone.now)
 
 
+class EmailPreferencesFactory(factory.django.DjangoModelFactory):
+    """A member's saved email choices; without one, a membership has the defaults."""
+
+    class Meta:
+        model = "journeys.EmailPreferences"
+
+    membership = factory.SubFactory(MembershipFactory)
+
+
 class InvitationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "groups.Invitation"
@@ -83,3 +92,14 @@ class ReflectionFactory(factory.django.DjangoModelFactory):
     author = factory.SubFactory(MembershipFactory, group=factory.SelfAttribute("..group"))
     body = factory.Sequence(lambda n: f"Reflection text number {n}.")
     visibility = "group"
+
+
+# What a person types into the sign-up form.
+SIGNUP_FORM = {
+    "email": "new.person@example.com",
+    "display_name": "Rosa",
+    "time_zone": "Europe/Lisbon",
+    "password1": "a-very-calm-password-9",
+    "password2": "a-very-calm-password-9",
+    "consent": "on",
+}

@@ -1,14 +1,19 @@
-"""Writes of email preferences (the page, and one-click unsubscribe)."""
+"""Writes of email preferences (the page, and one-click unsubscribe).
+
+These are the only writers of ``EmailPreferences``: a membership gets its row
+the first time one of them saves a choice, and reads the defaults until then.
+"""
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from groups.models import DigestFrequency, Membership
+from groups.models import Membership
 from journeys.emails import UNSUBSCRIBE_FIELDS
+from journeys.models import DigestFrequency, EmailPreferences
 from supportgroup.accounts.models import User
 
-PREFERENCE_FIELDS = ("digest_frequency", "digest_hour", "theme_email")
+PREFERENCE_FIELDS = EmailPreferences.FIELDS
 
 
 @transaction.atomic
@@ -18,17 +23,22 @@ def preferences_save(*, user, paused: bool, memberships: list[tuple[Membership, 
     for membership, data in memberships:
         if membership.user_id != user.pk:
             continue
-        for name in PREFERENCE_FIELDS:
-            setattr(membership, name, data[name])
-        membership.save(update_fields=list(PREFERENCE_FIELDS))
+        EmailPreferences.objects.update_or_create(
+            membership=membership, defaults={name: data[name] for name in PREFERENCE_FIELDS}
+        )
+
+
+def _set(membership: Membership, what: str, value) -> None:
+    # Only the one choice: a member without a row keeps the defaults for the others.
+    EmailPreferences.objects.update_or_create(
+        membership=membership, defaults={UNSUBSCRIBE_FIELDS[what]: value}
+    )
 
 
 def unsubscribe(*, membership: Membership, what: str) -> None:
     """What a signed unsubscribe link (or the one-click POST) turns off: that kind of email, in that group."""
-    value = DigestFrequency.OFF if what == "digest" else False
-    Membership.objects.filter(pk=membership.pk).update(**{UNSUBSCRIBE_FIELDS[what]: value})
+    _set(membership, what, DigestFrequency.OFF if what == "digest" else False)
 
 
 def resubscribe(*, membership: Membership, what: str) -> None:
-    value = DigestFrequency.WEEKLY if what == "digest" else True
-    Membership.objects.filter(pk=membership.pk).update(**{UNSUBSCRIBE_FIELDS[what]: value})
+    _set(membership, what, DigestFrequency.WEEKLY if what == "digest" else True)

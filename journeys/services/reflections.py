@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count
 from django.utils import timezone
 
-from groups import permissions
+from groups import permissions as group_permissions
 from groups.models import Membership
-from journeys import live
+from journeys import live, permissions, selectors
 from journeys.models import (
     Encouragement,
     PracticeCheckIn,
@@ -30,12 +30,17 @@ CONTENT_NOTE_MAX = 100
 
 
 def _active_membership(member: Membership) -> Membership:
-    """Re-read the membership: someone removed a second ago must be refused."""
-    fresh = Membership.objects.select_related("group", "user").filter(pk=member.pk).first()
-    if fresh is None or not fresh.is_active:
+    """Check the membership the caller read in this request or socket message.
+
+    Precondition: ``member`` was read in the current unit of work (a view's
+    request, one inbound socket message, a task run), with ``group`` and
+    ``user``: it is not read again here.
+    """
+    if not member.is_active:
         raise PermissionDenied("You are no longer a member of this group.")
-    permissions.allow_participate(fresh.user, fresh.group)
-    return fresh
+    group_permissions.remember_membership(member.group, member, member.user)
+    group_permissions.allow_participate(member.user, member.group)
+    return member
 
 
 def _clean_body(body: str, *, limit: int, field: str = "body", what: str = "reflection") -> str:
@@ -115,13 +120,6 @@ def reflection_create(
     return reflection, True
 
 
-def _own(member: Membership, reflection: Reflection) -> Membership:
-    member = _active_membership(member)
-    if reflection.author_id != member.pk:
-        raise PermissionDenied("You can only change your own reflections.")
-    return member
-
-
 @transaction.atomic
 def reflection_edit(
     *,
@@ -134,7 +132,8 @@ def reflection_edit(
     is_anonymous: bool | None = None,
     witness_only: bool | None = None,
 ) -> Reflection:
-    _own(member, reflection)
+    _active_membership(member)
+    permissions.allow_edit_reflection(member, reflection)
     was = live.audience_of(reflection)
     reflection.body = _clean_body(body, limit=REFLECTION_MAX)
     prompt, visibility, content_note = _clean_options(
@@ -160,43 +159,55 @@ def reflection_edit(
 
 @transaction.atomic
 def reflection_delete(*, member: Membership, reflection: Reflection) -> None:
-    _own(member, reflection)
+    _active_membership(member)
+    permissions.allow_delete_reflection(member, reflection)
     reflection_id = reflection.pk
     reflection.delete()
     live.reflection_deleted(reflection, reflection_id=reflection_id)
 
 
 def encouragement_counts(reflection: Reflection) -> dict[str, int]:
-    rows = reflection.encouragements.values("kind").annotate(n=Count("id"))
-    counts = dict.fromkeys(Encouragement.Kind.values, 0)
-    counts.update({row["kind"]: row["n"] for row in rows})
-    return counts
+    return selectors.tallies([reflection.pk]).counts[reflection.pk]
 
 
-def _visible(member: Membership, reflection_id: int) -> Reflection:
-    reflection = (
-        Reflection.objects.visible_to(member)
-        .select_related("theme")
-        .filter(pk=reflection_id)
-        .first()
-    )
-    if reflection is None:
+def _visible(member: Membership, reflection: Reflection | int) -> Reflection:
+    """The reflection as this member may see it now (re-read: it may have changed)."""
+    reflection_id = reflection if isinstance(reflection, int) else reflection.pk
+    found = selectors.visible_reflection(viewer=member, reflection_id=reflection_id)
+    if found is None:
         raise PermissionDenied("You can't see this reflection.")
-    return reflection
+    return found
+
+
+TOGGLE_REPLAY_SECONDS = 600
 
 
 def encouragement_toggle(
-    *, member: Membership, reflection: Reflection, kind: str
+    *,
+    member: Membership,
+    reflection: Reflection | int,
+    kind: str,
+    client_id: uuid.UUID | str | None = None,
 ) -> tuple[bool, dict[str, int]]:
-    """Add the member's encouragement of ``kind``, or take it back. Returns ``(now_on, counts)``."""
+    """Add the member's encouragement of ``kind``, or take it back. Returns ``(now_on, counts)``.
+
+    A toggle is not idempotent, so a retried send (same ``client_id``, from a
+    socket that reconnected or a form posted twice) gets the first answer back
+    instead of toggling again.
+    """
     member = _active_membership(member)
     if kind not in Encouragement.Kind.values:
         raise ValidationError({"kind": "Unknown kind of encouragement."})
-    reflection = _visible(member, reflection.pk)
-    if reflection.author_id == member.pk:
-        raise ValidationError("This is your own reflection: encouragement is for others.")
-    if reflection.visibility == Visibility.PRIVATE:
-        raise ValidationError("Private journal entries can't be encouraged.")
+    replay_key = (
+        f"toggle:{member.pk}:{int(getattr(reflection, 'pk', reflection))}:{kind}:"
+        f"{uuid.UUID(str(client_id))}"
+        if client_id
+        else None
+    )
+    if replay_key and (done := cache.get(replay_key)) is not None:
+        return done["on"], done["counts"]
+    reflection = _visible(member, reflection)
+    permissions.allow_encourage(member, reflection)
     with transaction.atomic():
         deleted, _ = Encouragement.objects.filter(
             reflection=reflection, member=member, kind=kind
@@ -210,20 +221,21 @@ def encouragement_toggle(
                 pass  # a concurrent click already added it: the result is the same
         counts = encouragement_counts(reflection)
         live.encouragement_changed(reflection, added=now_on)
+    if replay_key:
+        cache.set(replay_key, {"on": now_on, "counts": counts}, TOGGLE_REPLAY_SECONDS)
     return now_on, counts
 
 
 def reply_create(
     *,
     member: Membership,
-    reflection: Reflection,
+    reflection: Reflection | int,
     body: str,
     client_id: uuid.UUID | str | None = None,
 ) -> tuple[Reply, bool]:
     member = _active_membership(member)
-    reflection = _visible(member, reflection.pk)
-    if reflection.visibility == Visibility.PRIVATE:
-        raise ValidationError("Private journal entries don't take replies.")
+    reflection = _visible(member, reflection)
+    permissions.allow_reply(member, reflection)
     text = _clean_body(body, limit=REPLY_MAX, what="reply")
     client_id = uuid.UUID(str(client_id)) if client_id else None
     if client_id:

@@ -10,11 +10,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from groups import permissions
-from groups.models import Group
+from groups import services as group_services
+from groups.models import AuditAction, Group
 from journeys import live
 from journeys.models import Journey, JourneyRun, WeeklyTheme
 
 UNPUBLISHED = (WeeklyTheme.Status.DRAFT, WeeklyTheme.Status.SCHEDULED)
+
+
+def _audit(by, action: AuditAction, target: WeeklyTheme | JourneyRun) -> None:
+    """A moderator's schedule action goes into the group's audit trail (the scheduler's do not)."""
+    if by is not None:
+        group_services.audit_record(group=target.group, actor=by, action=action, target=target)
 
 
 def local_slot(group: Group, day: date, at: time) -> datetime:
@@ -78,6 +85,7 @@ def journey_start(
             for i, week in enumerate(journey.weeks.order_by("number"))
         ]
     )
+    _audit(by, AuditAction.JOURNEY_STARTED, run)
     return run
 
 
@@ -121,6 +129,7 @@ def theme_update(
     if not theme.title or not theme.summary:
         raise ValidationError({"summary": "A theme needs a title and a few words about it."})
     theme.save(update_fields=["title", "summary", "practice", "reminder", "prompts"])
+    _audit(by, AuditAction.THEME_UPDATED, theme)
     return theme
 
 
@@ -156,6 +165,7 @@ def theme_create_oneoff(
     theme.save()
     if publish_now:
         theme_publish(theme=theme, by=by)
+    _audit(by, AuditAction.THEME_CREATED, theme)
     return theme
 
 
@@ -189,6 +199,7 @@ def theme_publish(*, theme: WeeklyTheme, by=None) -> bool:
     )
     if published:
         theme.refresh_from_db()
+        _audit(by, AuditAction.THEME_PUBLISHED, theme)
         _finish_run_if_done(theme.run)
         live.theme_published(theme)
         from journeys.tasks import announce_theme
@@ -242,6 +253,7 @@ def theme_skip(*, theme: WeeklyTheme, by) -> WeeklyTheme:
     theme.status = WeeklyTheme.Status.SKIPPED
     theme.save(update_fields=["status"])
     _finish_run_if_done(theme.run)
+    _audit(by, AuditAction.THEME_SKIPPED, theme)
     return theme
 
 
@@ -254,6 +266,7 @@ def theme_postpone(*, theme: WeeklyTheme, by, weeks: int = 1) -> WeeklyTheme:
     for t in [theme, *(_later_scheduled(theme) if theme.run_id else [])]:
         t.publish_at = _shift_local(theme.group, t.publish_at, 7 * weeks)
         t.save(update_fields=["publish_at"])
+    _audit(by, AuditAction.THEME_POSTPONED, theme)
     return theme
 
 
@@ -265,6 +278,7 @@ def theme_set_draft(*, theme: WeeklyTheme, by) -> WeeklyTheme:
         raise ValidationError("Only a scheduled theme can be held back.")
     theme.status = WeeklyTheme.Status.DRAFT
     theme.save(update_fields=["status"])
+    _audit(by, AuditAction.THEME_DRAFTED, theme)
     return theme
 
 
@@ -282,6 +296,7 @@ def theme_schedule(*, theme: WeeklyTheme, by, publish_at: datetime) -> WeeklyThe
     theme.save(update_fields=["status", "publish_at"])
     if theme.run_id and theme.run.status == JourneyRun.Status.FINISHED:
         JourneyRun.objects.filter(pk=theme.run_id).update(status=JourneyRun.Status.ACTIVE)
+    _audit(by, AuditAction.THEME_SCHEDULED, theme)
     return theme
 
 
@@ -292,6 +307,7 @@ def run_pause(*, run: JourneyRun, by) -> JourneyRun:
         raise ValidationError("Only a running journey can be paused.")
     run.status = JourneyRun.Status.PAUSED
     run.save(update_fields=["status"])
+    _audit(by, AuditAction.RUN_PAUSED, run)
     return run
 
 
@@ -319,6 +335,7 @@ def run_resume(*, run: JourneyRun, by, now: datetime | None = None) -> JourneyRu
             theme.save(update_fields=["publish_at"])
     run.status = JourneyRun.Status.ACTIVE
     run.save(update_fields=["status"])
+    _audit(by, AuditAction.RUN_RESUMED, run)
     return run
 
 
@@ -329,4 +346,5 @@ def run_stop(*, run: JourneyRun, by) -> JourneyRun:
     run.themes.filter(status__in=UNPUBLISHED).update(status=WeeklyTheme.Status.SKIPPED)
     run.status = JourneyRun.Status.FINISHED
     run.save(update_fields=["status"])
+    _audit(by, AuditAction.RUN_STOPPED, run)
     return run

@@ -183,7 +183,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - CELERY_TASK_TIME_LIMIT //
 # transaction) and for clock skew between worker hosts: 60 s at the default limit.
 _CELERY_MARGIN = max(CELERY_TASK_TIME_LIMIT // 5, 1)
 # A digest claim older than this belongs to a dead run (a live one is killed at the limit),
-# so any sender may take it over (journeys/services/emails.py).
+# so any sender may take it over (journeys/services/digests.py).
 DIGEST_STALE_CLAIM_SECONDS = CELERY_TASK_TIME_LIMIT + _CELERY_MARGIN
 # The longest countdown a task may retry with. A retried message is held unacked by a
 # worker until its ETA: held longer than the visibility timeout, the broker hands a
@@ -322,8 +322,6 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-# The member view of a group home (groups/ never imports journeys/ directly).
-GROUP_MEMBER_HOME_VIEW = "journeys.views.group_home"
 
 # --- Crisis resources (a starter list; #7 moves it to the admin) ------------
 CRISIS_RESOURCES = [

@@ -5,17 +5,11 @@ from django.core import mail
 from django.urls import reverse
 
 from supportgroup.accounts.models import User
+from tests.factories import SIGNUP_FORM
 
 pytestmark = pytest.mark.django_db
 
-SIGNUP = {
-    "email": "new.person@example.com",
-    "display_name": "Rosa",
-    "time_zone": "Europe/Lisbon",
-    "password1": "a-very-calm-password-9",
-    "password2": "a-very-calm-password-9",
-    "consent": "on",
-}
+SIGNUP = SIGNUP_FORM
 
 
 def test_signup_verify_login_logout(client):

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import GroupFactory, InvitationFactory, MembershipFactory, UserFactory
+from tests.groups.helpers import people_in
 
 ROLES = ["anonymous", "outsider", "pending", "member", "moderator", "owner", "removed", "banned"]
 
@@ -51,16 +52,7 @@ POST_UNLISTED = {
 
 def _world(is_listed: bool) -> dict:
     group = GroupFactory(is_listed=is_listed)
-    people = {"anonymous": None, "outsider": UserFactory()}
-    for role, (m_role, status) in {
-        "pending": ("member", "pending"),
-        "member": ("member", "active"),
-        "moderator": ("moderator", "active"),
-        "owner": ("owner", "active"),
-        "removed": ("member", "removed"),
-        "banned": ("member", "banned"),
-    }.items():
-        people[role] = MembershipFactory(group=group, role=m_role, status=status).user
+    people = people_in(group, anonymous=None, outsider=UserFactory())
     target = MembershipFactory(group=group)
     applicant = MembershipFactory(group=group, status="pending")
     invitation = InvitationFactory(group=group)

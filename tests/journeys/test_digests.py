@@ -16,10 +16,19 @@ from django.utils import timezone
 
 from groups.models import Membership
 from journeys.digests import Due, due_digests
-from journeys.models import DigestDelivery, Encouragement, JourneyRun, LiveEvent, Reply, WeeklyTheme
-from journeys.services import emails
+from journeys.models import (
+    DigestDelivery,
+    EmailPreferences,
+    Encouragement,
+    JourneyRun,
+    LiveEvent,
+    Reply,
+    WeeklyTheme,
+)
+from journeys.services import digests as digest_sending
 from journeys.tasks import publish_due_themes, send_email_chunk
 from tests.factories import (
+    EmailPreferencesFactory,
     GroupFactory,
     MembershipFactory,
     ReflectionFactory,
@@ -33,16 +42,26 @@ pytestmark = pytest.mark.django_db
 UTC = zoneinfo.ZoneInfo("UTC")
 
 
-def member_in(group, *, tz="UTC", frequency="weekly", hour=18, joined=None, **kw):
+def member_in(group, *, tz="UTC", frequency="weekly", hour=18, theme_email=True, joined=None, **kw):
     user = UserFactory(time_zone=tz, **kw.pop("user_kw", {}))
-    return MembershipFactory(
+    membership = MembershipFactory(
         group=group,
         user=user,
-        digest_frequency=frequency,
-        digest_hour=hour,
         joined_at=joined or timezone.now() - timedelta(days=30),
         **kw,
     )
+    choices = {"digest_frequency": frequency, "digest_hour": hour, "theme_email": theme_email}
+    # Like most members, one who keeps the defaults has never saved a choice: no row.
+    if choices != EmailPreferences.defaults():
+        EmailPreferencesFactory(membership=membership, **choices)
+    return membership
+
+
+def choices_of(membership) -> tuple[str, int, bool]:
+    prefs = EmailPreferences.of(
+        Membership.objects.select_related("email_preferences").get(pk=membership.pk)
+    )
+    return prefs.digest_frequency, prefs.digest_hour, prefs.theme_email
 
 
 def periods(now, **kw):
@@ -50,7 +69,7 @@ def periods(now, **kw):
 
 
 def send(items, now=None):
-    return emails.deliver(items=items, now=now or timezone.now())
+    return digest_sending.deliver(items=items, now=now or timezone.now())
 
 
 # --- Who is due when ------------------------------------------------------------------------
@@ -255,7 +274,9 @@ def test_two_concurrent_runs_send_one_email_per_member():
     members = [member_in(group) for _ in range(12)]
     ReflectionFactory(theme=theme)
     items = [Due(m.pk, "weekly", "weekly:2026-11-22") for m in members]
-    run_concurrently(lambda: emails.deliver(items=items), lambda: emails.deliver(items=items))
+    run_concurrently(
+        lambda: digest_sending.deliver(items=items), lambda: digest_sending.deliver(items=items)
+    )
     recipients = sorted(r for message in mail.outbox for r in message.to)
     assert len(recipients) == len(set(recipients)) == 12
 
@@ -313,7 +334,7 @@ def test_a_rerun_of_the_killed_task_sends_what_it_had_claimed_at_once(busy_group
     args = [[[recipient.pk, "weekly", "weekly:2026-11-22"]]]
     task_id = str(uuid.uuid4())
     # The worker was killed a minute ago, after claiming the row and before sending.
-    emails.claim(
+    digest_sending.claim(
         items=[Due(recipient.pk, "weekly", "weekly:2026-11-22")],
         token=task_id,
         now=timezone.now() - timedelta(minutes=1),
@@ -351,13 +372,15 @@ def test_a_rerun_refreshes_its_claim_so_the_sweep_does_not_take_it_mid_run(busy_
     stale = timedelta(seconds=settings.DIGEST_STALE_CLAIM_SECONDS)
     items = [Due(recipient.pk, "weekly", "weekly:2026-11-22")]
     first_run = timezone.now() - 2 * stale
-    [row] = emails.claim(items=items, token="task-1", now=first_run)
+    [row] = digest_sending.claim(items=items, token="task-1", now=first_run)
     # Redelivered just before the first run's claim would go stale: the rerun starts sending.
     rerun = first_run + stale - timedelta(seconds=1)
-    assert [d.pk for d in emails.claim(items=items, token="task-1", now=rerun)] == [row.pk]
+    assert [d.pk for d in digest_sending.claim(items=items, token="task-1", now=rerun)] == [row.pk]
     # The sweep comes just after: the claim is the rerun's, fresh, and it is left alone.
     assert (
-        emails.claim(items=items, token="task-2", now=first_run + stale + timedelta(seconds=1))
+        digest_sending.claim(
+            items=items, token="task-2", now=first_run + stale + timedelta(seconds=1)
+        )
         == []
     )
     row.refresh_from_db()
@@ -402,8 +425,8 @@ def test_two_copies_of_one_task_at_once_send_one_email_per_member(settings):
         remaining = items
         for _ in range(20):
             try:
-                return emails.deliver(items=remaining, token=task_id)
-            except emails.TransientEmailError as exc:  # rows the other copy held: later
+                return digest_sending.deliver(items=remaining, token=task_id)
+            except digest_sending.TransientEmailError as exc:  # rows the other copy held: later
                 remaining = exc.remaining
                 time.sleep(0.05)
         raise AssertionError("rows stayed locked")
@@ -546,12 +569,9 @@ def test_signed_link_turns_digests_off_without_login(client, busy_group):
     message, _ = _digest_for(recipient)
     response = client.get(_unsubscribe_path(message))
     assert response.status_code == 200 and "unsubscribed" in response.content.decode()
-    recipient.refresh_from_db()
-    assert recipient.digest_frequency == "off"
-    assert recipient.theme_email is True  # only what the link was for
+    assert choices_of(recipient) == ("off", 18, True)  # only what the link was for
     client.post(_unsubscribe_path(message), {"undo": "1"})
-    recipient.refresh_from_db()
-    assert recipient.digest_frequency == "weekly"
+    assert choices_of(recipient) == ("weekly", 18, True)
 
 
 def test_one_click_post_turns_digests_off(busy_group):
@@ -562,8 +582,7 @@ def test_one_click_post_turns_digests_off(busy_group):
     csrf_client = Client(enforce_csrf_checks=True)
     response = csrf_client.post(_unsubscribe_path(message), {"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
-    recipient.refresh_from_db()
-    assert recipient.digest_frequency == "off"
+    assert choices_of(recipient)[0] == "off"
 
 
 def test_tampered_token_is_refused(client, busy_group):
@@ -574,8 +593,7 @@ def test_tampered_token_is_refused(client, busy_group):
     forged = path.replace(token, token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
     assert client.get(forged).status_code == 400
     assert client.post(forged, {"List-Unsubscribe": "One-Click"}).status_code == 400
-    recipient.refresh_from_db()
-    assert recipient.digest_frequency == "weekly"
+    assert choices_of(recipient)[0] == "weekly"
 
 
 def test_preferences_page(client):
@@ -596,11 +614,5 @@ def test_preferences_page(client):
         },
     )
     assert response.status_code == 302
-    m.refresh_from_db()
     m.user.refresh_from_db()
-    assert (m.digest_frequency, m.digest_hour, m.theme_email, m.user.email_paused) == (
-        "daily",
-        7,
-        False,
-        True,
-    )
+    assert (*choices_of(m), m.user.email_paused) == ("daily", 7, False, True)

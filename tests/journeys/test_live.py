@@ -32,22 +32,14 @@ def feed(group, owner):
 
 
 @pytest.fixture
-def pushes(django_capture_on_commit_callbacks):
-    """``with pushes() as sent:`` runs the on-commit pushes at the end of the block and records them."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def run():
-        with realtime.capture() as sent, django_capture_on_commit_callbacks(execute=True):
-            yield sent
-
-    return run
+def pushes(capture_events):
+    return capture_events
 
 
 def _by_channel(pushes) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
-    for channel, message in pushes:
-        out.setdefault(channel, []).append(message)
+    for pushed in pushes:
+        out.setdefault(pushed.channel, []).append(pushed.message)
     return out
 
 
@@ -287,7 +279,7 @@ def test_a_demoted_moderator_is_not_among_the_moderators_copy_tags(feed, group, 
         svc.reflection_create(
             member=feed["alma"], theme=feed["theme"], body="x", visibility="moderators"
         )
-    (copy,) = [m for channel, m in pushed if channel == f"moderators.{group.pk}"]
+    (copy,) = [p.message for p in pushed if p.channel == f"moderators.{group.pk}"]
     assert realtime.member_tag(feed["mod"].pk) not in copy["moderator_tags"]
     owner = group.memberships.get(role="owner")
     assert copy["moderator_tags"] == [realtime.member_tag(owner.pk)]

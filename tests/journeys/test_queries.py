@@ -92,3 +92,47 @@ def test_feed_pagination_newest_first(client, group, owner):
         reverse("journeys:theme", args=[group.slug, theme.pk]) + f"?before={first.next_before}"
     ).content.decode()
     assert "n24" in html and "n44" not in html
+
+
+def test_reflection_detail_costs_the_same_with_3_or_60_replies(client, group, owner):
+    theme = WeeklyThemeFactory(group=group)
+    author = MembershipFactory(group=group)
+    client.force_login(author.user)
+
+    def detail(n: int) -> int:
+        r = Reflection.objects.create(group=group, theme=theme, author=author, body="mine")
+        others = [MembershipFactory(group=group) for _ in range(3)]
+        Reply.objects.bulk_create(
+            [Reply(reflection=r, author=others[i % 3], body=f"reply {i}") for i in range(n)]
+        )
+        Encouragement.objects.bulk_create(
+            [Encouragement(reflection=r, member=m, kind="hear") for m in others]
+        )
+        return _count(client, reverse("journeys:reflection", args=[group.slug, r.pk]))
+
+    small, big = detail(3), detail(60)
+    assert big <= small, f"{small} queries with 3 replies, {big} with 60"
+
+
+def test_schedule_costs_the_same_with_2_or_40_themes(client, group, owner):
+    client.force_login(owner)
+    url = reverse("journeys:schedule", args=[group.slug])
+    WeeklyThemeFactory.create_batch(2, group=group, status="scheduled", published_at=None)
+    small = _count(client, url)
+    WeeklyThemeFactory.create_batch(38, group=group, status="scheduled", published_at=None)
+    WeeklyThemeFactory.create_batch(10, group=group)
+    big = _count(client, url)
+    assert big <= small, f"{small} queries with 2 themes, {big} with 50"
+
+
+def test_email_preferences_cost_the_same_for_1_or_15_groups(client, user):
+    from tests.factories import GroupFactory
+
+    client.force_login(user)
+    url = reverse("journeys:email_preferences")
+    MembershipFactory(user=user, group=GroupFactory())
+    small = _count(client, url)
+    for _ in range(14):
+        MembershipFactory(user=user, group=GroupFactory())
+    big = _count(client, url)
+    assert big <= small, f"{small} queries for 1 group, {big} for 15"

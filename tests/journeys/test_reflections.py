@@ -104,6 +104,8 @@ def test_duplicate_client_id_is_stored_once(member, group, theme):
 def test_removed_member_cannot_post(member, group, theme):
     m = _m(member, group)
     Membership.objects.filter(pk=m.pk).update(status="removed")
+    # Callers read the membership once per request or socket message (the service trusts it).
+    m = Membership.objects.get(pk=m.pk)
     with pytest.raises(PermissionDenied):
         svc.reflection_create(member=m, theme=theme, body="still here?")
 
@@ -324,3 +326,21 @@ def test_my_journey_summary(client, group, owner):
     assert "just mine" in html
     assert "You received 1 encouragement" in html
     assert "streak" not in html.lower() and "points" not in html.lower()
+
+
+def test_a_write_reads_the_membership_once_its_caller_did(member, group, theme):
+    """One membership read per request or socket message: the caller's, not the service's."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from groups.selectors import refreshed_membership
+
+    m = refreshed_membership(membership_id=_m(member, group).pk)
+    other = MembershipFactory(group=group)
+    r, _ = svc.reflection_create(member=other, theme=theme, body="theirs")
+    with CaptureQueriesContext(connection) as ctx:
+        svc.reflection_create(member=m, theme=theme, body="mine")
+        svc.encouragement_toggle(member=m, reflection=r.pk, kind="hear")
+        svc.reply_create(member=m, reflection=r.pk, body="I hear you")
+    reads = [q["sql"] for q in ctx if 'FROM "groups_membership"' in q["sql"]]
+    assert reads == []

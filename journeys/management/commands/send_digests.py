@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from journeys.digests import due_digests
-from journeys.services.emails import TransientEmailError, deliver
+from journeys.services.digests import TransientEmailError, deliver
 
 
 class Command(BaseCommand):

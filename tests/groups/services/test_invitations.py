@@ -1,4 +1,4 @@
-"""Invitation links and emails: what the person holding one can and cannot do."""
+"""groups.services.invitations: links and emails, what the person holding one can and cannot do."""
 
 import re
 from datetime import timedelta
@@ -11,21 +11,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups import services
-from groups.models import Invitation, Membership
+from groups.models import Invitation
 from supportgroup.accounts.adapter import SESSION_INVITATION
 from supportgroup.accounts.models import User
-from tests.factories import GroupFactory, MembershipFactory, UserFactory
+from tests.factories import SIGNUP_FORM, GroupFactory, MembershipFactory, UserFactory
+from tests.groups.helpers import membership_of
 
 pytestmark = pytest.mark.django_db
 
-SIGNUP = {
-    "email": "new.person@example.com",
-    "display_name": "Rosa",
-    "time_zone": "Europe/Lisbon",
-    "password1": "a-very-calm-password-9",
-    "password2": "a-very-calm-password-9",
-    "consent": "on",
-}
+SIGNUP = SIGNUP_FORM
 
 
 @pytest.fixture(autouse=True)
@@ -42,10 +36,6 @@ def accept(client, invitation, display_name="Quiet Heron"):
     return client.post(
         invitation_url(invitation), {"display_name": display_name, "accept_guidelines": "on"}
     )
-
-
-def membership_of(user, group):
-    return Membership.objects.filter(user=user, group=group).first()
 
 
 def path_of(link: str) -> str:
@@ -365,3 +355,15 @@ def test_email_invitation_admits_someone_already_waiting(client):
     assert response.status_code == 302
     waiting.refresh_from_db()
     assert waiting.status == "active"
+
+
+def test_email_invitation_to_a_banned_address_is_refused(client, group, owner, member):
+    services.membership_ban(membership=membership_of(member, group), by=owner)
+    client.force_login(owner)
+    response = client.post(
+        reverse("groups:invitations", args=[group.slug]),
+        {"kind": "email", "email": member.email.upper()},
+    )
+    assert response.status_code == 400
+    assert "This address cannot be invited to this group." in response.content.decode()
+    assert not Invitation.objects.filter(group=group, email__iexact=member.email).exists()

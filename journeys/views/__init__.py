@@ -1,0 +1,1 @@
+"""Journeys pages, split by who uses them: members, moderators (schedule), email."""

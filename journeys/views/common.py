@@ -1,0 +1,34 @@
+"""Lookups every journeys page starts with: the group, the viewer's membership, the theme."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+
+from groups import permissions
+from groups.models import Group, Membership
+
+from ..models import WeeklyTheme
+
+
+def member_context(request, slug: str) -> tuple[Group, Membership]:
+    """The group and the viewer's membership, read once for the request (services trust it)."""
+    group = get_object_or_404(Group, slug=slug)
+    permissions.allow_see_group(request.user, group)
+    permissions.allow_view_content(request.user, group)
+    membership = permissions.membership_for(request.user, group)
+    membership.group, membership.user = group, request.user  # already in hand: no re-read
+    return group, membership
+
+
+def theme_or_404(group: Group, theme_id: int, *, published_only: bool = True) -> WeeklyTheme:
+    qs = WeeklyTheme.objects.filter(group=group)
+    if published_only:
+        qs = qs.published()
+    return get_object_or_404(qs, pk=theme_id)
+
+
+def moderated_group(request, slug: str) -> Group:
+    group = get_object_or_404(Group, slug=slug)
+    permissions.allow_see_group(request.user, group)
+    permissions.allow_moderate(request.user, group)
+    return group
