@@ -2,7 +2,7 @@ from django import forms
 
 from supportgroup.forms import NoColonMixin
 
-from .models import Group, Membership
+from .models import Group, Membership, StaffReport
 
 
 class GroupForm(NoColonMixin, forms.ModelForm):
@@ -19,7 +19,14 @@ class GroupForm(NoColonMixin, forms.ModelForm):
 
 class GroupSettingsForm(GroupForm):
     class Meta(GroupForm.Meta):
-        fields = [*GroupForm.Meta.fields, "allow_digest_excerpts"]
+        fields = [
+            *GroupForm.Meta.fields,
+            "allow_digest_excerpts",
+            "slow_mode_seconds",
+            "new_member_daily_posts",
+            "report_threshold",
+            "escalate_after_hours",
+        ]
 
 
 class JoinForm(NoColonMixin, forms.Form):
@@ -63,3 +70,35 @@ class MemberSettingsForm(NoColonMixin, forms.ModelForm):
 
 class RoleForm(NoColonMixin, forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class StaffReportForm(NoColonMixin, forms.Form):
+    """A report to the site's staff: about the whole group, or one of its moderators or owners."""
+
+    about = forms.ModelChoiceField(
+        queryset=Membership.objects.none(),
+        required=False,
+        empty_label="The whole group",
+        label="Who or what is this about?",
+    )
+    reason = forms.ChoiceField(
+        choices=StaffReport.Reason.choices,
+        widget=forms.RadioSelect,
+        label="What is happening?",
+        error_messages={"required": "Please choose what this is about."},
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        max_length=StaffReport.NOTE_MAX,
+        label="Anything the staff should know (optional)",
+        help_text="Only the site's staff read this. The group's moderators and owners never see "
+        "your report or who sent it.",
+    )
+
+    def __init__(self, *args, moderators, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["about"].queryset = moderators
+        self.fields["about"].label_from_instance = lambda m: (
+            f"{m.display_name} ({m.get_role_display().lower()})"
+        )

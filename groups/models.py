@@ -7,11 +7,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from supportgroup.timezones import time_zone_choices  # noqa: E402,F401 - migrations refer to it here
+
+SLOW_MODE_MAX = 24 * 60 * 60
 
 
 def email_hash(email: str) -> str:
@@ -21,8 +24,8 @@ def email_hash(email: str) -> str:
 
 class GroupQuerySet(models.QuerySet):
     def listed(self) -> GroupQuerySet:
-        """What the public directory shows: listed and not archived."""
-        return self.filter(is_listed=True, archived_at__isnull=True)
+        """What the public directory shows: listed, not archived, not suspended by staff."""
+        return self.filter(is_listed=True, archived_at__isnull=True, suspended_at__isnull=True)
 
 
 class Group(models.Model):
@@ -51,11 +54,40 @@ class Group(models.Model):
         default=False,
         help_text="Let email digests quote short excerpts of reflections shared with the whole group.",
     )
+    # Moderation (journeys/services/moderation.py).
+    report_threshold = models.PositiveSmallIntegerField(
+        "Reports that hide a post",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="A post reported by this many different members is hidden at once, "
+        "until a moderator takes a look.",
+    )
+    escalate_after_hours = models.PositiveSmallIntegerField(
+        "Hours before a worried-about-someone report goes to the owners",
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(168)],
+        help_text="If no moderator has handled it by then, the owners are alerted.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Posting limits (journeys/services/limits.py); moderators and owners are exempt.
+    slow_mode_seconds = models.PositiveIntegerField(
+        "Slow mode (seconds)",
+        default=0,
+        validators=[MaxValueValidator(SLOW_MODE_MAX)],
+        help_text="How long each member waits between posts. 0 turns slow mode off.",
+    )
+    new_member_daily_posts = models.PositiveSmallIntegerField(
+        "Posts a new member may make on their first day",
+        default=5,
+        validators=[MaxValueValidator(1000)],
+        help_text="For the first 24 hours after someone joins. 0 means no limit.",
+    )
+    # Set and lifted by the site's staff only (groups/services/staff.py), never by owners.
+    suspended_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = GroupQuerySet.as_manager()
 
@@ -68,6 +100,10 @@ class Group(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
 
 class MembershipQuerySet(models.QuerySet):
@@ -108,8 +144,11 @@ class Membership(models.Model):
     last_read_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     # Live-feed preferences (used by the WebSocket consumer).
+    # Off for new memberships: others see a count of who is here, names only of
+    # those who opt in. Existing memberships keep the choice they had
+    # (migration 0008_presence_names_opt_in changes the default only).
     show_presence = models.BooleanField(
-        default=True, help_text="Show my name in “who is here now”."
+        default=False, help_text="Show my name in “who is here now”."
     )
     show_typing = models.BooleanField(default=True, help_text="Let others see when I am writing.")
     # Email choices for this group belong to the app that sends the emails:
@@ -249,6 +288,20 @@ class AuditAction(models.TextChoices):
     RUN_PAUSED = "run_paused", "Journey paused"
     RUN_RESUMED = "run_resumed", "Journey resumed"
     RUN_STOPPED = "run_stopped", "Journey stopped"
+    # Moderation (journeys): targets are reflections, replies and memberships.
+    REPORTS_DISMISSED = "reports_dismissed", "Reports dismissed"
+    POST_HIDDEN = "post_hidden", "Post hidden"
+    POST_AUTO_HIDDEN = "post_auto_hidden", "Post hidden after reports"
+    POST_RESTORED = "post_restored", "Post restored"
+    POST_DELETED = "post_deleted", "Post deleted by a moderator"
+    NOTE_SENT = "note_sent", "Private note sent to the author"
+    POSTING_SUSPENDED = "posting_suspended", "Posting suspended"
+    # The site's staff (groups/services/staff.py): targets are the group or a membership.
+    STAFF_GROUP_SUSPENDED = "staff_group_suspended", "Group suspended by site staff"
+    STAFF_GROUP_RESTORED = "staff_group_restored", "Group suspension lifted by site staff"
+    STAFF_USER_SUSPENDED = "staff_user_suspended", "Account suspended by site staff"
+    STAFF_USER_RESTORED = "staff_user_restored", "Account suspension lifted by site staff"
+    STAFF_REPORT_DISMISSED = "staff_report_dismissed", "Report to site staff dismissed"
 
 
 class AuditEvent(models.Model):
@@ -287,3 +340,52 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} in {self.group_id}"
+
+
+class StaffReport(models.Model):
+    """A member's report to the site's staff about a group, or one of its moderators or owners.
+
+    For staff only (the Django admin): it never appears in the group, and the
+    audit entries of what staff did about it name neither the reporter nor the
+    note. ``note`` is member-written text and is never logged.
+    """
+
+    class Reason(models.TextChoices):
+        MISUSE_OF_POWERS = "misuse_of_powers", "Misusing their moderator or owner powers"
+        HARASSMENT = "harassment", "Harassment, bullying or threats"
+        HARMFUL = "harmful", "Harmful or dangerous advice or content"
+        EXPLOITATION = "exploitation", "Asking members for money, personal details or contact"
+        SPAM = "spam", "Spam, advertising or a scam"
+        OTHER = "other", "Something else"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACTIONED = "actioned", "Action taken"
+        DISMISSED = "dismissed", "Dismissed"
+
+    NOTE_MAX = 2000
+
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="staff_reports")
+    # Empty: the report is about the whole group.
+    target_membership = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.TextField(max_length=NOTE_MAX, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "-created_at"])]
+
+    def __str__(self) -> str:
+        about = f"member #{self.target_membership_id}" if self.target_membership_id else "the group"
+        return f"Report #{self.pk} about {about} in group {self.group_id}"

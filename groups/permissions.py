@@ -21,6 +21,14 @@ from .models import Group, Membership
 
 _CACHE_ATTR = "_membership_cache"
 
+GROUP_SUSPENDED = (
+    "This group has been suspended by the site's staff: you can read, but nobody can post."
+)
+USER_SUSPENDED = (
+    "Your account has been suspended by the site's staff: you can read your groups, "
+    "but not post, join or start a group."
+)
+
 
 def membership_for(user, group: Group) -> Membership | None:
     """The user's membership in ``group`` (any status), cached on the group object."""
@@ -70,8 +78,11 @@ def _deny(user, group: Group, message: str) -> None:
 
 
 def allow_see_group(user, group: Group) -> None:
-    """Whether the group's existence may be shown (public page or member home)."""
-    if group.is_listed and not group.is_archived:
+    """Whether the group's existence may be shown (public page or member home).
+
+    A group suspended by staff is hidden from everyone but its members, as if unlisted.
+    """
+    if group.is_listed and not group.is_archived and not group.is_suspended:
         return
     m = membership_for(user, group)
     if m is None or m.status not in (Membership.Status.ACTIVE, Membership.Status.PENDING):
@@ -120,10 +131,20 @@ def allow_moderate(user, group: Group) -> None:
 can_moderate = return_boolean(allow_moderate)
 
 
+def allow_see_audit_log(user, group: Group) -> None:
+    """The moderators' log: the group's moderators and owners (read-only for everyone)."""
+    allow_moderate(user, group)
+
+
+can_see_audit_log = return_boolean(allow_see_audit_log)
+
+
 def allow_manage_invitations(user, group: Group) -> None:
     allow_moderate(user, group)
     if group.is_archived:
         raise PermissionDenied("This group is archived: restore it before inviting anyone.")
+    if group.is_suspended:
+        raise PermissionDenied(GROUP_SUSPENDED)
 
 
 can_manage_invitations = return_boolean(allow_manage_invitations)
@@ -187,13 +208,41 @@ can_archive = return_boolean(allow_archive)
 # --- Writing (used by journeys) ----------------------------------------------------
 
 
+def allow_take_part(user, group: Group | None = None) -> None:
+    """Site-wide: post, join or start a group. A user suspended by staff can only read.
+
+    ``group`` plays no part (the rule holds in every group); it keeps the rules' shape.
+    """
+    if getattr(user, "suspended_at", None) is not None:
+        raise PermissionDenied(USER_SUSPENDED)
+
+
+can_take_part = return_boolean(allow_take_part)
+
+
 def allow_participate(user, group: Group) -> None:
-    """Write reflections, replies, encouragement: active members of a group that is not archived."""
+    """Write reflections, replies, encouragement: active members of a group that is not
+    archived or suspended, whose account is not suspended."""
     allow_view_content(user, group)
     if group.is_archived:
         raise PermissionDenied("This group is archived: you can read, but not post.")
+    if group.is_suspended:
+        raise PermissionDenied(GROUP_SUSPENDED)
+    allow_take_part(user)
 
 
 can_participate = return_boolean(allow_participate)
 
 can_change_role_of = return_boolean(allow_change_role_of)
+
+
+# --- Beyond the group: reports to the site's staff ------------------------------------
+
+
+def allow_report_to_staff(user, group: Group) -> None:
+    """Any active member may report the group, or one of its moderators or owners, to staff."""
+    allow_view_content(user, group)
+    allow_take_part(user)
+
+
+can_report_to_staff = return_boolean(allow_report_to_staff)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
-from .models import Group, Invitation, Membership
+from .models import AuditEvent, Group, Invitation, Membership
 
 
 def group_directory(*, query: str = "") -> QuerySet[Group]:
@@ -43,6 +43,15 @@ def member_list(*, group: Group, include_inactive: bool) -> QuerySet[Membership]
     ).order_by("status", "role_rank", "display_name")
 
 
+def moderators_of(*, group: Group) -> QuerySet[Membership]:
+    """The group's active owners and moderators, owners first."""
+    return (
+        Membership.objects.moderators()
+        .filter(group=group)
+        .order_by("-role", "display_name")  # "owner" sorts after "moderator"
+    )
+
+
 def pending_requests(*, group: Group) -> QuerySet[Membership]:
     return Membership.objects.filter(group=group, status=Membership.Status.PENDING).order_by(
         "requested_at"
@@ -73,3 +82,8 @@ def refreshed_membership(*, membership_id: int) -> Membership | None:
         .filter(pk=membership_id, status=Membership.Status.ACTIVE)
         .first()
     )
+
+
+def audit_log(*, group: Group) -> QuerySet[AuditEvent]:
+    """The group's audit entries, newest first. Labels are stored on each entry: no joins."""
+    return AuditEvent.objects.filter(group=group).order_by("-created_at", "-id")

@@ -31,7 +31,9 @@ urlpatterns = [
         {"action": "ban"},
         name="member_ban",
     ),
+    path("groups/<slug:slug>/report/", views.report_to_staff, name="report_to_staff"),
     path("groups/<slug:slug>/requests/", views.requests, name="requests"),
+    path("groups/<slug:slug>/log/", views.audit_log, name="audit_log"),
     path(
         "groups/<slug:slug>/requests/<int:membership_id>/approve/",
         views.request_decide,

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from supportgroup.accounts.adapter import SESSION_INVITATION
+from supportgroup.confirm import confirmation_page, confirmed
 from supportgroup.text import render_markdown_lite
 
 from . import permissions, selectors, services
@@ -23,6 +24,7 @@ from .forms import (
     LinkInvitationForm,
     MemberSettingsForm,
     RoleForm,
+    StaffReportForm,
 )
 from .models import Group, Invitation, Membership
 
@@ -63,6 +65,7 @@ def group_context(request, group: Group, **extra) -> dict:
         "can_change_settings": permissions.can_change_settings(user, group),
         "can_manage_invitations": permissions.can_manage_invitations(user, group),
         "can_participate": permissions.can_participate(user, group),
+        "can_report_to_staff": permissions.can_report_to_staff(user, group),
         "pending_count": selectors.pending_requests(group=group).count()
         if permissions.can_moderate(user, group)
         else 0,
@@ -163,6 +166,27 @@ def leave(request, slug: str):
     group = _visible_group(request, slug)
     permissions.allow_leave(request.user, group)
     membership = permissions.membership_for(request.user, group)
+    if not confirmed(request):
+        if membership.status == Membership.Status.PENDING:
+            return confirmation_page(
+                request,
+                title=f"Withdraw your request to join {group.name}?",
+                explanation="The moderators will no longer see your request. You can ask again later.",
+                confirm_label="Withdraw my request",
+                cancel_url=reverse("groups:home", args=[slug]),
+                cancel_label="Keep my request",
+                group=group,
+            )
+        return confirmation_page(
+            request,
+            title=f"Leave {group.name}?",
+            explanation="You will no longer see the group's reflections. Depending on the group, "
+            "you may need an invitation or a moderator's approval to come back.",
+            confirm_label="Leave the group",
+            cancel_url=reverse("groups:home", args=[slug]),
+            cancel_label="Stay in the group",
+            group=group,
+        )
     try:
         services.membership_leave(membership=membership)
     except ValidationError as exc:
@@ -237,6 +261,20 @@ SANCTIONS = {
     "remove": (services.membership_remove, "{name} has been removed from the group."),
     "ban": (services.membership_ban, "{name} has been banned and cannot rejoin."),
 }
+# What the confirmation page asks (without JavaScript): title, what happens, the button.
+SANCTION_QUESTIONS = {
+    "remove": (
+        "Remove {name} from the group?",
+        "They will no longer see the group's reflections or be able to post.",
+        "Remove {name}",
+    ),
+    "ban": (
+        "Ban {name}?",
+        "They will be removed from the group and will not be able to come back by any path: "
+        "not by joining, by asking, or with an invitation.",
+        "Ban {name}",
+    ),
+}
 
 
 @login_required
@@ -245,10 +283,66 @@ def member_sanction(request, slug: str, membership_id: int, action: str):
     group = _visible_group(request, slug)
     permissions.allow_moderate(request.user, group)
     target = _target(group, membership_id)
+    if not confirmed(request):
+        permissions.allow_sanction(request.user, group, target)
+        title, explanation, label = SANCTION_QUESTIONS[action]
+        return confirmation_page(
+            request,
+            title=title.format(name=target.display_name),
+            explanation=explanation,
+            confirm_label=label.format(name=target.display_name),
+            cancel_url=reverse("groups:members", args=[slug]),
+            group=group,
+        )
     service, message = SANCTIONS[action]
     service(membership=target, by=request.user)
     messages.info(request, message.format(name=target.display_name))
     return redirect("groups:members", slug=slug)
+
+
+@login_required
+def report_to_staff(request, slug: str):
+    """Beyond the group: a member tells the site's staff about the group or its moderators."""
+    group = _visible_group(request, slug)
+    permissions.allow_report_to_staff(request.user, group)
+    form = StaffReportForm(
+        request.POST or None,
+        moderators=selectors.moderators_of(group=group).exclude(user=request.user),
+        initial={"about": request.GET.get("member") or None},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.staff_report_create(
+                reporter=request.user,
+                group=group,
+                target=form.cleaned_data["about"],
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                "Thank you for telling us. Your report went to the site's staff only: "
+                "nobody in the group can see it or who sent it.",
+            )
+            return redirect("groups:home", slug=slug)
+    return render(
+        request,
+        "groups/report_to_staff.html",
+        group_context(request, group, form=form),
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def audit_log(request, slug: str):
+    """The moderators' log: who did what, with labels, never names or member text."""
+    group = _visible_group(request, slug)
+    permissions.allow_see_audit_log(request.user, group)
+    page = Paginator(selectors.audit_log(group=group), 50).get_page(request.GET.get("page"))
+    return render(request, "groups/audit_log.html", group_context(request, group, page=page))
 
 
 @login_required
@@ -376,11 +470,13 @@ def invitation(request, token: str):
     if permissions.can_view_content(request.user, group):
         request.session.pop(SESSION_INVITATION, None)
         return redirect("groups:home", slug=group.slug)
-    if not inv.is_usable or group.is_archived:
+    if not inv.is_usable or group.is_archived or group.is_suspended:
         request.session.pop(SESSION_INVITATION, None)
         context = {"state": inv.state}
         if group.is_archived:
             context["reason"] = "This group is archived and is not taking new members."
+        elif group.is_suspended:  # hidden from outsiders: say no more than that
+            context["reason"] = "This group is not taking new members."
         return render(request, "groups/invitation_invalid.html", context, status=410)
     if not request.user.is_authenticated:
         # Survives sign-up, email confirmation and login in this browser (see AccountAdapter).

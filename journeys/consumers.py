@@ -103,6 +103,7 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
     membership: Membership | None = None
     subscriptions: list[str] = []
     tag = ""
+    quiet = live.SocketQuiet()  # whom this member muted, their collapsed topics
     stopping = False  # set when the server shuts down: join nothing, deliver nothing
 
     async def server_stopping(self) -> None:
@@ -140,6 +141,7 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             self.subscriptions.append(name)  # what _leave must undo, even if we stop half-way
         try:
             latest = await _db(live.latest_seq, m.group_id)
+            self.quiet = await _db(live.socket_quiet, m)
         except DatabaseUnavailable:
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
             return
@@ -246,7 +248,8 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(
                 {
                     "type": "journeys.error",
-                    "code": "invalid",
+                    # Which limit refused it (journeys/services/limits.py), else "invalid".
+                    "code": getattr(exc, "code", None) or "invalid",
                     "client_id": client_id,
                     "errors": _errors_of(exc),
                     "message": " ".join(exc.messages),
@@ -341,7 +344,9 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_typing(self, content) -> None:
         m = self.membership
-        if not m.show_typing:
+        # Writing an anonymous post: no signal at all, or "someone is writing" next to
+        # the names of who is here could point at its author. (live.js sends none then.)
+        if not m.show_typing or content.get("anonymous"):
             return
         if content["on"] and not await ratelimit.allow(
             f"typing:{m.pk}", limit=1, window=TYPING_EVERY
@@ -391,7 +396,14 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
     async def live_event(self, message) -> None:
         m = self.membership
         if m is not None and live.wants(message, is_moderator=m.is_moderator, tag=self.tag):
-            await self.send_json(message["payload"])
+            await self.send_json(live.marked(message, self.quiet, tag=self.tag))
+
+    async def journeys_mutes_changed(self, message) -> None:
+        """This member muted, blocked or unmuted someone, or changed their topics."""
+        if self.membership is None:
+            return
+        with contextlib.suppress(DatabaseUnavailable):  # keeps the old set until the next change
+            self.quiet = await _db(live.socket_quiet, self.membership)
 
     async def presence_update(self, message) -> None:
         if self.membership is not None:
@@ -436,3 +448,22 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
 
     async def accounts_logged_out(self, message) -> None:
         await self._end(CLOSE_LOGGED_OUT, "logged_out")
+
+    # --- Moderation (journeys.services.moderation) --------------------------------------------
+
+    async def moderation_open_reports(self, message) -> None:
+        """The group's open report count, for the moderators' nav badge.
+
+        It comes on ``moderators.<id>``; the copy on ``user.<id>`` is for ``ws/me/`` (any page).
+        """
+        m = self.membership
+        if (
+            m is not None
+            and m.is_moderator
+            and message.get("via") != "user"
+            and message.get("group_id") == m.group_id
+        ):
+            await self.send_json({"type": "journeys.open_reports", "count": message["count"]})
+
+    async def moderation_crisis_alert(self, message) -> None:
+        """Shown by ``ws/me/`` (static/js/alerts.js), which every page opens: nothing to do here."""

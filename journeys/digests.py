@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from groups.models import Group, Membership
@@ -23,10 +23,12 @@ from .models import (
     EmailPreferences,
     Encouragement,
     JourneyRun,
+    Mute,
     Reflection,
     Reply,
     WeeklyTheme,
 )
+from .selectors import muted_by_recipients
 
 CHUNK_SIZE = 200
 CATCH_UP = timedelta(hours=48)  # a period missed while workers were down is still sent this late
@@ -104,6 +106,7 @@ def _digest_candidates():
         .filter(
             digest_frequency__in=[DigestFrequency.DAILY, DigestFrequency.WEEKLY],
             group__archived_at__isnull=True,
+            group__suspended_at__isnull=True,
             user__is_active=True,
             user__email_paused=False,
         )
@@ -180,6 +183,7 @@ def theme_email_recipients(
             user__is_active=True,
             user__email_paused=False,
             group__archived_at__isnull=True,
+            group__suspended_at__isnull=True,
         )
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -282,15 +286,29 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
         ),
         "reflection__group_id",
     )
+    # Nothing from someone the recipient muted: no "2 people encouraged you" because of them.
     received = windows(
         Encouragement.objects.filter(
-            reflection__author_id__in=memberships, created_at__gte=week_ago
+            ~Exists(
+                Mute.objects.filter(
+                    muter_id=OuterRef("reflection__author_id"), muted_id=OuterRef("member_id")
+                )
+            ),
+            reflection__author_id__in=memberships,
+            created_at__gte=week_ago,
         ),
         "reflection__author_id",
     )
     replies = windows(
         Reply.objects.filter(
-            reflection__author_id__in=memberships, created_at__gte=week_ago, hidden_at__isnull=True
+            ~Exists(
+                Mute.objects.filter(
+                    muter_id=OuterRef("reflection__author_id"), muted_id=OuterRef("author_id")
+                )
+            ),
+            reflection__author_id__in=memberships,
+            created_at__gte=week_ago,
+            hidden_at__isnull=True,
         ).exclude(author_id=F("reflection__author_id")),
         "reflection__author_id",
     )
@@ -304,6 +322,9 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
         )
         for group_id, author_id, body, created_at in recent:
             excerpts[group_id].append((author_id, body, created_at))
+    # Never quote someone the recipient muted, anonymous posts included: an excerpt
+    # carries no name, so leaving one out tells the reader nothing about who wrote what.
+    muted = muted_by_recipients(pk for pk, m in memberships.items() if m.group_id in excerpt_groups)
 
     contents = {}
     for d in deliveries:
@@ -337,6 +358,7 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
             for author_id, body, created_at in excerpts.get(m.group_id, []):
                 if (
                     author_id != m.pk
+                    and author_id not in muted.get(m.pk, ())
                     and created_at >= since
                     and len(content.excerpts) < EXCERPTS_PER_DIGEST
                 ):

@@ -169,3 +169,64 @@ class PauseEmailForm(NoColonMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = ["email_paused"]
+
+
+# --- Moderation ------------------------------------------------------------------------------
+
+
+class ReportForm(NoColonMixin, forms.Form):
+    """The rules (which reasons, a note for "something else") are the service's."""
+
+    reason = forms.ChoiceField(
+        widget=forms.RadioSelect,
+        label="What's the matter?",
+        error_messages={"required": "Please choose one of the reasons."},
+    )
+    note = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Anything the moderators should know? (optional; needed for “Something else”)",
+        help_text="Up to 500 characters. The author never sees who reported.",
+    )
+
+    def __init__(self, *args, reasons=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = list(reasons)
+
+
+class ModerationActionForm(NoColonMixin, forms.Form):
+    """One action of the review queue; which fields matter depends on the action."""
+
+    reason = forms.CharField(required=False, strip=False, label="Reason (optional)")
+    body = forms.CharField(required=False, strip=False, widget=forms.Textarea, label="Note")
+    days = forms.TypedChoiceField(
+        required=False, coerce=int, choices=[(1, "1 day"), (3, "3 days"), (7, "7 days")]
+    )
+
+
+# --- Member tools: muting, blocking, topics kept collapsed -----------------------------------
+
+
+class CollapsedTopicsForm(NoColonMixin, forms.Form):
+    """Checked and cleaned by ``member_tools.collapsed_topics_save``."""
+
+    topics = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Topics I always want collapsed",
+        help_text="One per line, or separated by commas, for example “self-harm” or "
+        "“estrangement”. A post whose content note mentions one starts folded away for you.",
+    )
+
+
+class QuietMemberForm(forms.Form):
+    """Mute, block, unblock or unmute: from a post (its id), or from the list (the member)."""
+
+    action = forms.ChoiceField(
+        choices=[("mute", "Mute"), ("block", "Block"), ("unblock", "Unblock"), ("unmute", "Unmute")]
+    )
+    reflection = forms.IntegerField(required=False, min_value=1)
+    reply = forms.IntegerField(required=False, min_value=1)
+    member = forms.IntegerField(required=False, min_value=1)
+    next = forms.CharField(required=False)

@@ -232,6 +232,15 @@ def reflection_hidden(reflection: Reflection) -> LiveEvent:
     )
 
 
+def reflection_restored(reflection: Reflection) -> LiveEvent:
+    """A moderator un-hid the post: an edit to every audience that may see it now.
+
+    Members get it back in place (``journeys.reflection_edited`` with its html: an
+    edit that brings a post into view inserts it where a reload would show it).
+    """
+    return reflection_edited(reflection, was=LiveAudience.MODERATORS)
+
+
 def encouragement_changed(reflection: Reflection, *, added: bool) -> LiveEvent:
     return _emit(
         group_id=reflection.group_id,
@@ -418,12 +427,20 @@ def pushes_for(
         else:
             author_view = None
 
+    # For filtering, not skipping: sockets whose member muted the author mark the post.
+    # Only for posts signed with a name, so that anonymous posts can't be linked to anyone.
+    poster_id = _signed_author_id(event, state)
+    posted_by_tag = realtime.member_tag(poster_id) if poster_id else None
+
     def envelope(audience: str, payload: dict[str, Any], **extra: Any) -> dict[str, Any]:
         return {
             "type": "live.event",
             "audience": audience,
             "moderators_copy": moderators_copy,
             "author_tag": author_tag,
+            "posted_by_tag": posted_by_tag,
+            # Only what this copy shows (a skip shows nothing): for topics kept collapsed.
+            "content_note": _shown_content_note(payload, state),
             "payload": payload,
             **extra,
         }
@@ -443,6 +460,29 @@ def pushes_for(
     if author_view is not None:
         pushes.append((channel_for_membership(author.pk), envelope("author", author_view)))
     return pushes
+
+
+def _signed_author_id(event: LiveEvent, state: _State) -> int | None:
+    """Who wrote the reflection or reply the event shows, if it is signed; else None."""
+    reflection = state.reflections.get(event.reflection_id) if event.reflection_id else None
+    if reflection is None:
+        return None
+    if event.type == REPLY_CREATED:
+        reply = state.replies.get(event.reply_id)
+        if reply is None:
+            return None
+        reply.reflection = reflection
+        return None if reply.is_anonymous else reply.author_id
+    if event.type in REFLECTION_TYPES:
+        return None if reflection.is_anonymous else reflection.author_id
+    return None
+
+
+def _shown_content_note(payload: dict[str, Any], state: _State) -> str:
+    if payload.get("type") not in (CREATED, EDITED):
+        return ""
+    reflection = state.reflections.get(payload["id"])
+    return reflection.content_note if reflection is not None else ""
 
 
 def _moderators_see_what_members_see(event: LiveEvent, state: _State) -> bool:
@@ -477,6 +517,54 @@ def wants(message: dict[str, Any], *, is_moderator: bool, tag: str) -> bool:
     if audience == "moderators":
         return is_moderator and tag in message.get("moderator_tags", ())
     return not (message.get("moderators_copy") and is_moderator)
+
+
+# --- Muted members and collapsed topics, per socket -----------------------------------------
+
+QUIET_TYPES = {CREATED, EDITED, REPLY_CREATED}
+
+
+@dataclass(frozen=True)
+class SocketQuiet:
+    """What one socket needs to mark posts for its member: tags of whom they muted, their topics."""
+
+    muted_tags: frozenset[str] = frozenset()
+    quiet: selectors.Quiet = field(default_factory=selectors.Quiet)
+
+
+def socket_quiet(membership: Membership) -> SocketQuiet:
+    """Read on connect and on ``journeys.mutes_changed`` (two queries)."""
+    quiet = selectors.quiet_for(membership)
+    return SocketQuiet(
+        muted_tags=frozenset(realtime.member_tag(pk) for pk in quiet.muted), quiet=quiet
+    )
+
+
+def marked(message: dict[str, Any], quiet: SocketQuiet, *, tag: str) -> dict[str, Any]:
+    """The payload a socket forwards, marked for its member; the envelope's tags stay behind.
+
+    ``muted``: a signed post by someone they muted. ``collapsed`` (with the
+    ``content_note``): a reflection whose note holds a topic they keep collapsed.
+    The browser collapses either, as the page does. Never their own posts: ``own``
+    marks their signed post that came as the members' copy (a reply), only to them.
+    """
+    payload = message["payload"]
+    if payload.get("type") not in QUIET_TYPES or message["audience"] == "author":
+        return payload
+    posted_by = message.get("posted_by_tag")
+    if posted_by == tag:
+        return {**payload, "own": True}  # their own signed reply: no "Mute <themselves>" menu
+    if posted_by and posted_by in quiet.muted_tags:
+        return {**payload, "muted": True}
+    note = message.get("content_note") or ""
+    if quiet.quiet.topic_in(note):
+        return {**payload, "collapsed": True, "content_note": note}
+    return payload
+
+
+def mutes_changed(membership: Membership) -> None:
+    """After the commit, tell this member's sockets to read their muted set and topics again."""
+    realtime.broadcast(channel_for_membership(membership.pk), {"type": "journeys.mutes_changed"})
 
 
 # --- Catching up ---------------------------------------------------------------------
@@ -525,6 +613,14 @@ def events_since(*, membership: Membership, last_seq: int, now=None) -> CatchUp 
         reflections=Reflection.objects.visible_to(membership),
         viewer_pk=membership.pk,
     )
+    # Rendered for this member: as they want it shown (muted members, topics kept collapsed).
+    for reply in state.replies.values():
+        reply.reflection = state.reflections.get(reply.reflection_id)
+    selectors.apply_quiet(
+        membership,
+        [*state.reflections.values(), *state.replies.values()],
+        selectors.quiet_for(membership),
+    )
     # One message per object: its current state at its last event in the range, sent to
     # whoever was in the audience of any of its events (they may have it on screen).
     last_of: dict[tuple, int] = {}
@@ -552,8 +648,24 @@ def events_since(*, membership: Membership, last_seq: int, now=None) -> CatchUp 
         )
         if payload is not None:
             # Fresher than any live copy of the same number the client may hold.
-            payloads.append({**_numbered(event, payload), "catch_up": True})
+            payloads.append({**_numbered(event, payload), **_quiet_flags(payload, state)})
     return CatchUp(payloads=payloads, upto=events[-1].seq)
+
+
+def _quiet_flags(payload: dict[str, Any], state: _State) -> dict[str, Any]:
+    """The marks a live copy would get from the socket (the html is already collapsed)."""
+    flags: dict[str, Any] = {"catch_up": True}
+    if payload["type"] == REPLY_CREATED:
+        item = state.replies.get(payload["id"])
+    elif payload["type"] in (CREATED, EDITED):
+        item = state.reflections.get(payload["id"])
+    else:
+        return flags
+    if getattr(item, "quiet", "") == "muted":
+        flags["muted"] = True
+    elif getattr(item, "quiet", "") == "topic":
+        flags.update(collapsed=True, content_note=item.content_note)
+    return flags
 
 
 def _object_key(event: LiveEvent) -> tuple:

@@ -20,7 +20,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["last_seq"],
     },
     "typing": {
-        "properties": {"type": {}, "on": {"type": "boolean"}, "theme_id": ID},
+        # ``anonymous``: writing an anonymous post; the server drops the signal.
+        "properties": {
+            "type": {},
+            "on": {"type": "boolean"},
+            "theme_id": ID,
+            "anonymous": {"type": "boolean"},
+        },
         "required": ["on"],
     },
     "reflection.create": {

@@ -96,6 +96,7 @@ class WeeklyThemeQuerySet(models.QuerySet):
             status=WeeklyTheme.Status.SCHEDULED,
             publish_at__lte=now,
             group__archived_at__isnull=True,
+            group__suspended_at__isnull=True,
         ).exclude(run__status=JourneyRun.Status.PAUSED)
 
 
@@ -201,6 +202,9 @@ class Reflection(models.Model):
     hidden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The moderator's reason, shown to the author (and moderators) only; empty when the
+    # post was hidden automatically by reports (hidden_by is then None).
+    hidden_reason = models.CharField(max_length=500, blank=True)
 
     objects = ReflectionQuerySet.as_manager()
 
@@ -256,6 +260,10 @@ class Reply(models.Model):
     client_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hidden_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -266,6 +274,21 @@ class Reply(models.Model):
 
     def __str__(self) -> str:
         return f"Reply {self.pk}"
+
+    @property
+    def is_anonymous(self) -> bool:
+        """A reply by the author under their own anonymous reflection is anonymous too.
+
+        Otherwise it would tell every member who wrote the reflection. Members see
+        it as "the author"; moderators still see who (``permissions.allow_see_author``).
+        Precondition: ``reflection`` is loaded (or set) on the reply.
+        """
+        reflection = self.reflection
+        return bool(
+            reflection is not None
+            and reflection.is_anonymous
+            and reflection.author_id == self.author_id
+        )
 
 
 class PracticeCheckIn(models.Model):
@@ -472,3 +495,210 @@ class EmailPreferences(models.Model):
                 for name, default in cls.defaults().items()
             }
         )
+
+
+# --- Moderation: reports, the review queue, notes to authors, posting suspensions ----------
+
+
+class ReportReason(models.TextChoices):
+    UNKIND = "unkind", "Unkind or harmful"
+    ADVICE = "advice", "Unasked-for advice on a “witness only” post"
+    HARASSMENT = "harassment", "Harassment"
+    SPAM = "spam", "Spam"
+    CRISIS = "crisis", "I'm worried about this person"
+    OTHER = "other", "Something else"
+    # Not offered to reporters: the author of a hidden post asking for another look.
+    REVIEW = "review", "The author asked for another look"
+
+
+class ReportQuerySet(models.QuerySet):
+    def open(self) -> ReportQuerySet:
+        return self.filter(status=Report.Status.OPEN)
+
+    def of_item(self, item: Reflection | Reply) -> ReportQuerySet:
+        return self.filter(**Report.item_lookup(item))
+
+
+class Report(models.Model):
+    """A member telling the moderators about a reflection or a reply (exactly one of the two).
+
+    The reporter is never shown to the author, nor to moderators in the queue: reports
+    are read as reasons with counts. One report per member per item, ever.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Dismissed"
+        ACTIONED = "actioned", "Acted on"
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="reports_made")
+    reflection = models.ForeignKey(
+        Reflection, null=True, blank=True, on_delete=models.CASCADE, related_name="reports"
+    )
+    reply = models.ForeignKey(
+        Reply, null=True, blank=True, on_delete=models.CASCADE, related_name="reports"
+    )
+    reason = models.CharField(max_length=12, choices=ReportReason.choices)
+    note = models.TextField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    # A "worried about this person" report still open after the group's window goes to
+    # the owners once: set when that happens (claimed with a conditional update).
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reflection__isnull=False, reply__isnull=True)
+                | Q(reflection__isnull=True, reply__isnull=False),
+                name="report_on_one_item",
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "reflection"],
+                condition=Q(reflection__isnull=False),
+                name="one_report_per_member_and_reflection",
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "reply"],
+                condition=Q(reply__isnull=False),
+                name="one_report_per_member_and_reply",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["group", "status"]),
+            models.Index(fields=["status", "reason", "escalated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk} ({self.reason}, {self.status})"
+
+    @staticmethod
+    def item_lookup(item: Reflection | Reply) -> dict:
+        return {"reply": item} if isinstance(item, Reply) else {"reflection": item}
+
+    @property
+    def item(self) -> Reflection | Reply:
+        return self.reply if self.reply_id else self.reflection
+
+
+class ModeratorNote(models.Model):
+    """A private note from the moderators to the author of a post.
+
+    Shown in the app only (the author's notes page and the post); the email that
+    announces it says that there is a note, never what it says.
+    """
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="moderator_notes")
+    recipient = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="moderator_notes"
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reflection = models.ForeignKey(
+        Reflection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reply = models.ForeignKey(
+        Reply, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["recipient", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} to {self.recipient_id}"
+
+
+class PostingSuspension(models.Model):
+    """A member may read but not post reflections or replies in the group until ``until``."""
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="posting_suspensions"
+    )
+    until = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["membership", "-until"])]
+
+    def __str__(self) -> str:
+        return f"Posting suspended for {self.membership_id} until {self.until:%Y-%m-%d %H:%M}"
+
+
+class MuteQuerySet(models.QuerySet):
+    def blocks(self, *, author_id: int, viewer_id: int) -> bool:
+        """Whether ``author_id`` blocked ``viewer_id`` (one query)."""
+        return self.filter(muter_id=author_id, muted_id=viewer_id, block=True).exists()
+
+
+class Mute(models.Model):
+    """One member quieting another member of the same group, for themselves only.
+
+    Muted: the other's signed posts are collapsed for the muter (pages, live
+    events, catch-up), and never quoted in the muter's emails. ``block`` also
+    refuses the other's replies and encouragement on the muter's signed posts
+    (``permissions.allow_reply``/``allow_encourage``). Posts made anonymously
+    are never affected: that would tell whether two posts share an author.
+    Only ``journeys.services.member_tools`` writes these rows.
+    """
+
+    muter = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="mutes")
+    muted = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="muted_by")
+    block = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MuteQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["muter", "muted"], name="one_mute_per_pair"),
+            models.CheckConstraint(condition=~Q(muter=F("muted")), name="no_muting_oneself"),
+        ]
+        # (muter, muted) is indexed by the constraint; "who blocked me" reads by muted.
+        indexes = [models.Index(fields=["muted", "block"])]
+
+    def __str__(self) -> str:
+        return f"{self.muter_id} {'blocks' if self.block else 'mutes'} {self.muted_id}"
+
+
+class FeedPreferences(models.Model):
+    """How one member wants their group's feed shown to them: topics kept collapsed.
+
+    Like ``EmailPreferences``, a membership has no row until its person first
+    saves a choice; ``of(membership)`` gives an unsaved row with the defaults.
+    """
+
+    membership = models.OneToOneField(
+        Membership,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="feed_preferences",
+    )
+    # Lower-case words or phrases; a post whose content note contains one starts collapsed.
+    collapsed_topics = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name_plural = "feed preferences"
+
+    def __str__(self) -> str:
+        return f"Feed preferences of {self.membership_id}"
+
+    @classmethod
+    def of(cls, membership: Membership) -> FeedPreferences:
+        try:
+            return membership.feed_preferences
+        except cls.DoesNotExist:
+            return cls(membership=membership)

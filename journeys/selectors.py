@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 
 from groups.models import Group, Membership
 
 from .models import (
     Encouragement,
+    FeedPreferences,
     JourneyRun,
+    Mute,
     PracticeCheckIn,
     Reflection,
     Reply,
@@ -127,6 +130,7 @@ def feed(
     items = list(qs.order_by("-id")[: page_size + 1])
     has_more = len(items) > page_size
     items = items[:page_size]
+    apply_quiet(viewer, items, quiet_for(viewer))
     return FeedPage(
         items=annotate(items, viewer_pk=viewer.pk),
         next_before=items[-1].pk if has_more else None,
@@ -148,6 +152,9 @@ def reflection_detail(*, viewer: Membership, reflection_id: int) -> Reflection |
     if not viewer.is_moderator:
         replies = replies.filter(Q(hidden_at__isnull=True) | Q(author=viewer))
     reflection.reply_list = list(replies)
+    for reply in reflection.reply_list:
+        reply.reflection = reflection  # who wrote it may depend on it (Reply.is_anonymous)
+    apply_quiet(viewer, [reflection, *reflection.reply_list], quiet_for(viewer))
     if reflection.author_id == viewer.pk:
         # Who encouraged: shown to the author only.
         reflection.encouragers = list(
@@ -237,3 +244,195 @@ def visible_reflection(*, viewer: Membership, reflection_id: int) -> Reflection 
         .filter(pk=reflection_id)
         .first()
     )
+
+
+# --- Member tools: who a member muted, blocked, and the topics they keep collapsed ------------
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """One member's quiet settings, read once for a page, a catch-up or a socket."""
+
+    muted: frozenset[int] = frozenset()  # memberships muted (blocked ones included)
+    blocked: frozenset[int] = frozenset()  # memberships this member blocked
+    blocked_by: frozenset[int] = frozenset()  # memberships that blocked this member
+    topics: tuple[str, ...] = ()
+
+    def state_of(self, membership_id: int) -> str:
+        if membership_id in self.blocked:
+            return "blocked"
+        return "muted" if membership_id in self.muted else ""
+
+    def topic_in(self, content_note: str) -> str:
+        """The first collapsed topic found in ``content_note`` (case-insensitive), or ""."""
+        note = (content_note or "").casefold()
+        return next((t for t in self.topics if note and t in note), "")
+
+
+def quiet_for(membership: Membership) -> Quiet:
+    """Two queries: the mutes either way round that concern this member, and their topics."""
+    muted, blocked, blocked_by = set(), set(), set()
+    rows = Mute.objects.filter(Q(muter=membership) | Q(muted=membership, block=True))
+    for muter_id, muted_id, block in rows.values_list("muter_id", "muted_id", "block"):
+        if muter_id == membership.pk:
+            muted.add(muted_id)
+            if block:
+                blocked.add(muted_id)
+        else:
+            blocked_by.add(muter_id)
+    topics = (
+        FeedPreferences.objects.filter(membership=membership)
+        .values_list("collapsed_topics", flat=True)
+        .first()
+    )
+    return Quiet(
+        muted=frozenset(muted),
+        blocked=frozenset(blocked),
+        blocked_by=frozenset(blocked_by),
+        topics=tuple(topics or ()),
+    )
+
+
+def apply_quiet(viewer: Membership, items: list, quiet: Quiet) -> None:
+    """Mark reflections and replies as ``viewer`` wants them shown (no query).
+
+    ``item.quiet``: "muted" (a signed post by someone they muted), "topic" (a
+    reflection whose content note holds a topic they keep collapsed, named in
+    ``item.quiet_topic``) or "". ``item.author_quiet``: the viewer's mute of
+    the author of a signed post ("", "muted", "blocked"), for the post's menu.
+    Anonymous posts are never marked by author: that would link them to a name.
+    Replies need their ``reflection`` set. Also gives the viewer ``blocked_by``,
+    which the reply and encourage rules read instead of a query per post.
+    """
+    viewer.blocked_by = quiet.blocked_by
+    for item in items:
+        item.quiet, item.quiet_topic, item.author_quiet = "", "", ""
+        if item.author_id == viewer.pk:
+            continue
+        if not item.is_anonymous:
+            item.author_quiet = quiet.state_of(item.author_id)
+            if item.author_quiet:
+                item.quiet = "muted"
+                continue
+        topic = quiet.topic_in(getattr(item, "content_note", ""))
+        if topic:
+            item.quiet, item.quiet_topic = "topic", topic
+
+
+def muted_by_recipients(membership_ids) -> dict[int, set[int]]:
+    """For emails to many members: whom each of them muted (one query)."""
+    muted: dict[int, set[int]] = {}
+    rows = Mute.objects.filter(muter_id__in=list(membership_ids)).values_list(
+        "muter_id", "muted_id"
+    )
+    for muter_id, muted_id in rows:
+        muted.setdefault(muter_id, set()).add(muted_id)
+    return muted
+
+
+# --- Moderation --------------------------------------------------------------------------
+
+
+@dataclass
+class QueueItem:
+    """One post in the review queue, with its open reports summed up (never who filed them)."""
+
+    kind: str  # "reflection" or "reply"
+    item: Reflection | Reply
+    reasons: list[tuple[str, int]] = field(default_factory=list)  # (label, count)
+    notes: list[str] = field(default_factory=list)
+    first_reported_at: object = None
+    crisis: bool = False
+    review_requested: bool = False
+    suspended_until: object = None
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.kind}-{self.item.pk}"
+
+
+def review_queue(*, group: Group) -> list[QueueItem]:
+    """Posts with open reports, "worried about this person" first, then oldest first.
+
+    Four queries whatever the number of reports or posts.
+    """
+    from .models import PostingSuspension, Report, ReportReason
+
+    reports = list(
+        Report.objects.open()
+        .filter(group=group)
+        .only("reflection_id", "reply_id", "reason", "note", "created_at")
+        .order_by("created_at", "id")
+    )
+    reflections = Reflection.objects.select_related("author", "theme").in_bulk(
+        {r.reflection_id for r in reports if r.reflection_id}
+    )
+    replies = Reply.objects.select_related("author", "reflection").in_bulk(
+        {r.reply_id for r in reports if r.reply_id}
+    )
+    labels = dict(ReportReason.choices)
+    entries: dict[tuple[str, int], QueueItem] = {}
+    counts: dict[tuple[str, int], dict[str, int]] = {}
+    for report in reports:
+        key = (
+            ("reply", report.reply_id) if report.reply_id else ("reflection", report.reflection_id)
+        )
+        item = replies.get(key[1]) if report.reply_id else reflections.get(key[1])
+        if item is None:
+            continue
+        entry = entries.setdefault(
+            key, QueueItem(kind=key[0], item=item, first_reported_at=report.created_at)
+        )
+        counts.setdefault(key, {})
+        counts[key][report.reason] = counts[key].get(report.reason, 0) + 1
+        entry.crisis |= report.reason == ReportReason.CRISIS
+        entry.review_requested |= report.reason == ReportReason.REVIEW
+        if report.note:
+            entry.notes.append(report.note)
+    authors = {e.item.author_id for e in entries.values()}
+    suspended = dict(
+        PostingSuspension.objects.filter(membership_id__in=authors, until__gt=timezone.now())
+        .values_list("membership_id")
+        .annotate(until=Max("until"))
+        .values_list("membership_id", "until")
+    )
+    for key, entry in entries.items():
+        entry.reasons = [(labels[reason], n) for reason, n in counts[key].items()]
+        entry.suspended_until = suspended.get(entry.item.author_id)
+    return sorted(entries.values(), key=lambda e: (not e.crisis, e.first_reported_at))
+
+
+def moderator_notes(*, membership: Membership, about: Reflection | None = None):
+    """The private notes the moderators left this member (about one reflection and its
+    replies, if ``about`` is given)."""
+    from .models import ModeratorNote
+
+    notes = ModeratorNote.objects.filter(recipient=membership).order_by("-created_at")
+    if about is not None:
+        notes = notes.filter(Q(reflection=about) | Q(reply__reflection=about))
+    return notes.select_related("reflection", "reply")
+
+
+def mute_list(*, membership: Membership) -> QuerySet[Mute]:
+    """Whom a member muted or blocked, by name, for their "Muted and blocked" page."""
+    return (
+        Mute.objects.filter(muter=membership)
+        .select_related("muted")
+        .order_by("muted__display_name", "pk")
+    )
+
+
+def visible_reply(*, viewer: Membership, reply_id: int) -> Reply | None:
+    """A reply on a reflection ``viewer`` may see (the reply's own rule is the caller's:
+    ``permissions.allow_see_reply``), with its author and reflection."""
+    return (
+        Reply.objects.filter(pk=reply_id, reflection__in=Reflection.objects.visible_to(viewer))
+        .select_related("author", "reflection")
+        .first()
+    )
+
+
+def has_reported(*, member: Membership, item: Reflection | Reply) -> bool:
+    from .models import Report
+
+    return Report.objects.of_item(item).filter(reporter=member).exists()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
+from django.urls import reverse
 
-from supportgroup.emails import RETRY_BACKOFF
+from supportgroup.emails import EMAIL_TASK, RETRY_BACKOFF, build_email
 
 from . import digests, live
 from .digests import Due
 from .services import digests as digest_sending
-from .services import schedule
+from .services import moderation, schedule
 
 # The email retry policy of supportgroup.emails (EMAIL_TASK), done by hand: a retry here
 # resends only what is left of the chunk, under the same claim token.
@@ -89,3 +91,73 @@ def send_email_chunk(self, items: list[list], token: str | None = None) -> dict[
 def prune_live_events() -> int:
     """Clients catch up at most 24 h back; events older than 48 h are of no use."""
     return live.prune()
+
+
+# --- Moderation ------------------------------------------------------------------------------
+# Emails name no member and quote nothing anyone wrote: they say there is something to look
+# at, and link to it (supportgroup.emails.build_email, neutral subjects).
+
+
+@shared_task(**EMAIL_TASK)
+def send_moderation_alert_email(
+    report_id: int, membership_id: int, escalated: bool = False
+) -> None:
+    """A "worried about this person" report, to one moderator (or owner, once escalated)."""
+    from groups.models import Membership
+
+    from .models import Report
+
+    report = Report.objects.select_related("group").filter(pk=report_id).first()
+    if report is None or report.status != Report.Status.OPEN or report.group.is_archived:
+        return  # handled since: nothing to ask of anyone
+    recipient = (
+        Membership.objects.moderators()
+        .select_related("user")
+        .filter(pk=membership_id, group_id=report.group_id)
+        .first()
+    )
+    if recipient is None or recipient.user.email_paused:
+        return
+    group = report.group
+    build_email(
+        subject=f"A moderator alert on {settings.SITE_NAME}",
+        template="emails/moderation_alert",
+        context={
+            "membership": recipient,
+            "group": group,
+            "escalated": escalated,
+            "hours": group.escalate_after_hours,
+            "link": settings.SITE_URL + moderation.queue_url(group, report.item),
+        },
+        to=recipient.user.email,
+    ).send()
+
+
+@shared_task(**EMAIL_TASK)
+def send_moderator_note_email(note_id: int) -> None:
+    """Tell an author the moderators left them a private note (the note stays in the app)."""
+    from .models import ModeratorNote
+
+    note = (
+        ModeratorNote.objects.select_related("group", "recipient__user").filter(pk=note_id).first()
+    )
+    if note is None or not note.recipient.is_active or note.recipient.user.email_paused:
+        return
+    build_email(
+        subject=f"A private note from your group's moderators on {settings.SITE_NAME}",
+        template="emails/moderator_note",
+        context={
+            "membership": note.recipient,
+            "group": note.group,
+            "link": settings.SITE_URL + reverse("journeys:moderator_notes", args=[note.group.slug]),
+        },
+        to=note.recipient.user.email,
+    ).send()
+
+
+@shared_task(ignore_result=True)
+def escalate_crisis_reports(now: str | None = None) -> int:
+    """Every 15 minutes: "worried about this person" reports left open past the group's
+    window go to its owners, each exactly once. ``now`` (ISO 8601) is for tests."""
+    when = datetime.fromisoformat(now) if isinstance(now, str) else now
+    return moderation.crisis_reports_escalate(now=when)

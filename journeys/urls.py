@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import emails, members, schedule
+from .views import emails, member_tools, members, moderation, schedule
 
 app_name = "journeys"
 
@@ -24,6 +24,22 @@ urlpatterns = [
     path(G + "reflections/<int:reflection_id>/encourage/", members.encourage, name="encourage"),
     path(G + "reflections/<int:reflection_id>/reply/", members.reply_create, name="reply"),
     path(G + "my-journey/", members.my_journey, name="my_journey"),
+    path(G + "me/quiet/", member_tools.quiet, name="quiet"),
+    path(G + "me/quiet/member/", member_tools.quiet_member, name="quiet_member"),
+    # Moderation: reports (any member), the review queue (moderators), notes to authors.
+    path(G + "posts/<str:kind>/<int:item_id>/report/", moderation.report, name="report"),
+    path(
+        G + "posts/<str:kind>/<int:item_id>/another-look/",
+        moderation.ask_another_look,
+        name="ask_another_look",
+    ),
+    path(G + "notes/", moderation.moderator_notes, name="moderator_notes"),
+    path(G + "moderation/", moderation.queue, name="moderation"),
+    path(
+        G + "moderation/<str:kind>/<int:item_id>/<str:action>/",
+        moderation.queue_action,
+        name="moderation_action",
+    ),
     path(G + "schedule/", schedule.schedule, name="schedule"),
     path(G + "schedule/themes/new/", schedule.theme_new, name="theme_new"),
     path(G + "schedule/themes/<int:theme_id>/edit/", schedule.theme_edit, name="theme_edit"),

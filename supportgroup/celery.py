@@ -25,6 +25,12 @@ app.conf.beat_schedule = {
         "task": "journeys.tasks.send_due_digests",
         "schedule": 300.0,
     },
+    # "Worried about this person" reports nobody handled within the group's window go to
+    # its owners, each once (journeys.services.moderation.crisis_reports_escalate).
+    "escalate-crisis-reports": {
+        "task": "journeys.tasks.escalate_crisis_reports",
+        "schedule": 15 * 60.0,
+    },
     "prune-live-events": {
         "task": "journeys.tasks.prune_live_events",
         "schedule": crontab(minute=41),  # hourly

@@ -12,14 +12,36 @@ import time
 from django.core.cache import cache
 
 
+def _bucket(key: str, window: int) -> str:
+    return f"rl:{key}:{int(time.time() // window)}"
+
+
+def seconds_left(window: int) -> int:
+    """Seconds until the current window ends and a spent limit is whole again."""
+    return max(1, window - int(time.time()) % window)
+
+
 async def allow(key: str, *, limit: int, window: int) -> bool:
     """True while ``key`` has been used at most ``limit`` times in the current ``window`` seconds."""
-    bucket = f"rl:{key}:{int(time.time() // window)}"
+    bucket = _bucket(key, window)
     if await cache.aadd(bucket, 1, timeout=window + 1):
         return True
     try:
         count = await cache.aincr(bucket)
     except ValueError:  # expired between add and incr
         await cache.aset(bucket, 1, timeout=window + 1)
+        return True
+    return count <= limit
+
+
+def allow_sync(key: str, *, limit: int, window: int) -> bool:
+    """``allow`` for synchronous callers: services, run by views and by the socket's database thread."""
+    bucket = _bucket(key, window)
+    if cache.add(bucket, 1, timeout=window + 1):
+        return True
+    try:
+        count = cache.incr(bucket)
+    except ValueError:  # expired between add and incr
+        cache.set(bucket, 1, timeout=window + 1)
         return True
     return count <= limit

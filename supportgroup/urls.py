@@ -17,6 +17,7 @@ group_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("help/", views.crisis_help, name="crisis_help"),
+    path("groups/<slug:slug>/help/", views.crisis_help, name="group_help"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/profile/", account_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),

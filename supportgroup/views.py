@@ -10,13 +10,17 @@ from collections.abc import Callable
 from asgiref.sync import sync_to_async
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from groups import permissions as group_permissions
+from groups.models import Group
+
+from .models import CrisisResource
 
 # Each check gets this long; they run at the same time, so /healthz answers within ~2.5 s
 # (load balancers commonly give up after 3 s).
@@ -27,8 +31,19 @@ def home(request):
     return render(request, "home.html")
 
 
-def crisis_help(request):
-    return render(request, "help.html", {"resources": settings.CRISIS_RESOURCES})
+def crisis_help(request, slug: str | None = None):
+    """Crisis lines for anyone, signed in or not; on a group's help, its own additions first.
+
+    Never a 403 or 404: whoever cannot see the group (or follows an old link) still gets
+    the site-wide list, without learning whether the group exists.
+    """
+    group = None
+    if slug is not None:
+        found = Group.objects.filter(slug=slug).first()
+        if found is not None and group_permissions.can_see_group(request.user, found):
+            group = found
+    resources = CrisisResource.objects.for_help(group=group)
+    return render(request, "help.html", {"resources": resources, "group": group})
 
 
 def _check_database() -> None:

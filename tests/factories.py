@@ -39,6 +39,9 @@ class GroupFactory(factory.django.DjangoModelFactory):
     is_listed = True
     join_policy = "approval"
     time_zone = "Europe/London"
+    # Members made by MembershipFactory join "now", so the first-day limit (5 posts by
+    # default) would stop any test that posts more. tests/journeys/test_limits.py sets it.
+    new_member_daily_posts = 0
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

@@ -18,6 +18,14 @@ from .memberships import (
     membership_update_settings,
 )
 from .sanctions import membership_ban, membership_remove
+from .staff import (
+    group_suspend,
+    group_unsuspend,
+    staff_report_create,
+    staff_report_dismiss,
+    user_suspend,
+    user_unsuspend,
+)
 
 __all__ = [
     "GROUP_EDITABLE",
@@ -26,6 +34,8 @@ __all__ = [
     "group_archive",
     "group_create",
     "group_restore",
+    "group_suspend",
+    "group_unsuspend",
     "group_update",
     "invitation_create_link",
     "invitation_revoke",
@@ -40,4 +50,8 @@ __all__ = [
     "membership_set_role",
     "membership_update_settings",
     "pseudonym",
+    "staff_report_create",
+    "staff_report_dismiss",
+    "user_suspend",
+    "user_unsuspend",
 ]

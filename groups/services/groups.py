@@ -18,6 +18,10 @@ GROUP_EDITABLE = {
     "join_policy",
     "time_zone",
     "allow_digest_excerpts",
+    "slow_mode_seconds",
+    "new_member_daily_posts",
+    "report_threshold",
+    "escalate_after_hours",
 }
 
 
@@ -41,6 +45,7 @@ def group_create(
     join_policy: str = Group.JoinPolicy.APPROVAL,
     time_zone: str = "UTC",
 ) -> Group:
+    permissions.allow_take_part(by)
     group = Group.objects.create(
         name=name.strip(),
         slug=_unique_slug(name),

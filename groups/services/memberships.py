@@ -92,6 +92,9 @@ def membership_join(
     """
     if group.is_archived:
         raise PermissionDenied("This group is archived and is not taking new members.")
+    if group.is_suspended:
+        raise PermissionDenied("This group is not taking new members.")
+    permissions.allow_take_part(user)
     if is_banned(user=user, group=group):
         raise PermissionDenied("You cannot join this group.")
     if not accept_guidelines:

@@ -23,6 +23,7 @@ from journeys.models import (
     Visibility,
     WeeklyTheme,
 )
+from journeys.services import limits, moderation
 
 REFLECTION_MAX = 5000
 REPLY_MAX = 1000
@@ -98,8 +99,11 @@ def reflection_create(
         existing = Reflection.objects.filter(author=member, client_id=client_id).first()
         if existing:
             return existing, False
+    if visibility != Visibility.PRIVATE:  # a private journal entry reaches nobody
+        moderation.check_not_suspended(member=member)
     try:
         with transaction.atomic():
+            limits.check_can_post(member=member, private=visibility == Visibility.PRIVATE)
             reflection = Reflection.objects.create(
                 group=member.group,
                 theme=theme,
@@ -242,8 +246,10 @@ def reply_create(
         existing = Reply.objects.filter(author=member, client_id=client_id).first()
         if existing:
             return existing, False
+    moderation.check_not_suspended(member=member)
     try:
         with transaction.atomic():
+            limits.check_can_post(member=member)
             reply = Reply.objects.create(
                 reflection=reflection, author=member, body=text, client_id=client_id
             )

@@ -188,7 +188,7 @@ def theme_publish(*, theme: WeeklyTheme, by=None) -> bool:
     now = timezone.now()
     qs = WeeklyTheme.objects.filter(pk=theme.pk, status__in=UNPUBLISHED)
     if by is None:
-        qs = qs.filter(group__archived_at__isnull=True)
+        qs = qs.filter(group__archived_at__isnull=True, group__suspended_at__isnull=True)
     published = (
         qs.update(
             status=WeeklyTheme.Status.PUBLISHED,

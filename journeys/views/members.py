@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,6 +14,7 @@ from groups import permissions as group_permissions
 from groups import views as group_views
 from groups.models import Group, Membership
 from groups.views import add_errors, group_context
+from supportgroup.confirm import confirmation_page, confirmed
 
 from .. import live, selectors
 from .. import permissions as journey_permissions
@@ -187,6 +188,18 @@ def reflection_edit(request, slug: str, reflection_id: int):
 def reflection_delete(request, slug: str, reflection_id: int):
     group, membership = member_context(request, slug)
     reflection = _visible_reflection(membership, reflection_id)
+    if not confirmed(request):
+        journey_permissions.allow_delete_reflection(membership, reflection)
+        return confirmation_page(
+            request,
+            title="Delete this reflection for good?",
+            explanation="It will disappear for everyone, with its replies and encouragement. "
+            "This cannot be undone.",
+            confirm_label="Delete my reflection",
+            cancel_url=reverse("journeys:reflection", args=[slug, reflection.pk]),
+            cancel_label="Keep it",
+            group=group,
+        )
     theme_id = reflection.theme_id
     reflection_services.reflection_delete(member=membership, reflection=reflection)
     messages.info(request, "Your reflection has been deleted.")
@@ -211,6 +224,8 @@ def encourage(request, slug: str, reflection_id: int):
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
+        except PermissionDenied as exc:  # e.g. the author blocked this member
+            messages.error(request, str(exc))
     target = request.POST.get("next", "")
     if not target.startswith(f"/groups/{slug}/"):
         target = reverse("journeys:reflection", args=[slug, reflection.pk])
@@ -223,6 +238,7 @@ def reply_create(request, slug: str, reflection_id: int):
     group, membership = member_context(request, slug)
     reflection = _visible_reflection(membership, reflection_id)
     form = ReplyForm(request.POST)
+    status = 400
     if form.is_valid():
         try:
             reply, _ = reflection_services.reply_create(
@@ -233,11 +249,14 @@ def reply_create(request, slug: str, reflection_id: int):
             )
         except ValidationError as exc:
             add_errors(form, exc)
+        except PermissionDenied as exc:  # e.g. the author blocked this member: the text stays
+            form.add_error(None, str(exc))
+            status = 403
         else:
             return redirect(
                 reverse("journeys:reflection", args=[slug, reflection.pk]) + f"#reply-{reply.pk}"
             )
-    return reflection_detail(request, slug, reflection_id, reply_form=form, status=400)
+    return reflection_detail(request, slug, reflection_id, reply_form=form, status=status)
 
 
 @login_required

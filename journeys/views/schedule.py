@@ -9,11 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from groups.models import Group
 from groups.views import add_errors, group_context
+from supportgroup.confirm import confirmation_page, confirmed
 
 from .. import selectors
 from ..forms import (
@@ -182,6 +184,17 @@ def run_action(request, slug: str, run_id: int, action: str):
     run = get_object_or_404(JourneyRun, pk=run_id, group=group)
     if action not in RUN_ACTIONS:
         raise Http404()
+    if action == "stop" and not confirmed(request):
+        return confirmation_page(
+            request,
+            title=f"Finish “{run.journey.title}” now?",
+            explanation="The weeks not yet shared will be skipped. "
+            "Everything already shared stays here for the group.",
+            confirm_label="Finish the journey",
+            cancel_url=reverse("journeys:schedule", args=[slug]),
+            cancel_label="Keep it going",
+            group=group,
+        )
     try:
         RUN_ACTIONS[action](run=run, by=request.user)
         messages.success(

@@ -83,12 +83,34 @@ function start(root) {
     const t = document.createElement("template");
     t.innerHTML = html.trim();
     t.content.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach((i) => { i.value = csrf(); });
+    t.content.querySelectorAll("input[name=next]").forEach((i) => { if (!i.value) i.value = location.pathname; });
     return t.content.firstElementChild;
+  }
+
+  // A post by someone this member muted, or on a topic they keep collapsed: folded
+  // away as the page folds it (the socket marks it; the tags that decided stay on the server).
+  function quiet(el, msg) {
+    if (el && msg.own) el.querySelectorAll(".member-menu").forEach((menu) => menu.remove()); // nobody mutes themselves
+    if (!el || !(msg.muted || msg.collapsed) || el.querySelector(":scope > details.quiet")) return el;
+    const details = document.createElement("details");
+    details.className = "quiet";
+    const summary = document.createElement("summary");
+    summary.textContent = msg.muted
+      ? "You muted this member "
+      : `Content note: ${msg.content_note || ""} · a topic you keep collapsed `;
+    const hint = document.createElement("span");
+    hint.className = "muted"; hint.textContent = "(tap to show)";
+    summary.append(hint);
+    details.append(summary);
+    while (el.firstChild) details.append(el.firstChild);
+    el.append(details);
+    el.dataset.quiet = msg.muted ? "muted" : "topic";
+    return el;
   }
 
   function upsertReflection(msg, isNew) {
     const existing = document.getElementById(`reflection-${msg.id}`);
-    const el = fragment(msg.html);
+    const el = quiet(fragment(msg.html), msg);
     if (existing) { existing.replaceWith(el); return; }
     const feed = document.getElementById("feed-items");
     if (!feed || Number(feed.dataset.feedTheme) !== msg.theme_id) {
@@ -215,7 +237,7 @@ function start(root) {
         const list = document.querySelector(`[data-replies-for="${msg.reflection_id}"]`);
         if (list && !document.getElementById(`reply-${msg.id}`)) {
           list.querySelector(".replies-empty")?.remove();
-          list.append(fragment(msg.html));
+          list.append(quiet(fragment(msg.html), msg));
           announce("A new reply.");
         }
         document.querySelectorAll(`#reflection-${msg.reflection_id} .reflection-links a:first-child`).forEach((a) => {
@@ -232,6 +254,9 @@ function start(root) {
         announce(`A new theme is here: ${msg.title}`);
         break;
       }
+      case "journeys.open_reports": // moderators only: the nav badge of open reports
+        document.querySelectorAll("[data-open-reports]").forEach((el) => { el.textContent = msg.count; el.hidden = !msg.count; });
+        break;
       case "journeys.presence":
         presence.textContent = msg.count > 1
           ? `${msg.count} here now${msg.names.length ? `: ${msg.names.join(", ")}` : ""}` : "";
@@ -330,8 +355,17 @@ function start(root) {
 
   let typingSent = 0;
   let idleTimer = null;
+  // Writing anonymously (the box is ticked, or the author replies under their own anonymous
+  // post): no typing signal at all, or "someone is writing" beside the names of who is here
+  // could point at the author.
+  const anonymous = (form) => form.dataset.anonymous === "1" || !!form.querySelector("input[name=is_anonymous]")?.checked;
+  const stopTyping = () => { clearTimeout(idleTimer); if (typingSent) { typingSent = 0; send({ type: "typing", on: false }); } };
+  document.querySelectorAll("form[data-live-form] input[name=is_anonymous]").forEach((box) => {
+    box.addEventListener("change", () => { if (box.checked) stopTyping(); });
+  });
   document.querySelectorAll("form[data-live-form] textarea").forEach((area) => {
     area.addEventListener("input", () => {
+      if (anonymous(area.form)) { stopTyping(); return; }
       const now = Date.now();
       if (now - typingSent > 3000) { typingSent = now; send({ type: "typing", on: true, ...(themeId ? { theme_id: themeId } : {}) }); }
       clearTimeout(idleTimer);

@@ -7,7 +7,10 @@ from .models import User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "display_name", "is_staff", "is_active", "date_joined"]
+    list_display = ["email", "display_name", "is_staff", "is_active", "suspended_at", "date_joined"]
+    list_filter = [*BaseUserAdmin.list_filter, ("suspended_at", admin.EmptyFieldListFilter)]
+    # Set and lifted from the staff report queue (groups admin), which writes the audit entries.
+    readonly_fields = ["suspended_at"]
     search_fields = ["email", "display_name"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
@@ -16,7 +19,7 @@ class UserAdmin(BaseUserAdmin):
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        ("Dates", {"fields": ("last_login", "date_joined", "suspended_at")}),
     )
     add_fieldsets = (
         (

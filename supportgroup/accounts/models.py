@@ -52,6 +52,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Site-wide, set by staff (groups/services/staff.py): the person can still sign in and
+    # read their groups, but not post, join or start a group (groups/permissions.py).
+    suspended_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 

@@ -323,33 +323,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 
-# --- Crisis resources (a starter list; #7 moves it to the admin) ------------
-CRISIS_RESOURCES = [
-    {
-        "name": "Emergency services",
-        "detail": "If you or someone else is in immediate danger, call your local emergency number (112 in Europe, 911 in the US and Canada, 999 in the UK).",
-        "contact": "112 / 911 / 999",
-        "url": "",
-    },
-    {
-        "name": "988 Suicide & Crisis Lifeline (US)",
-        "detail": "Free and confidential, any time of day, by call or text.",
-        "contact": "Call or text 988",
-        "url": "https://988lifeline.org/",
-    },
-    {
-        "name": "Samaritans (UK and Ireland)",
-        "detail": "Someone to talk to, day or night, whatever you are going through.",
-        "contact": "Call 116 123",
-        "url": "https://www.samaritans.org/",
-    },
-    {
-        "name": "Find A Helpline (worldwide)",
-        "detail": "A directory of free, confidential helplines in many countries.",
-        "contact": "",
-        "url": "https://findahelpline.com/",
-    },
-]
+# --- Safety ----------------------------------------------------------------
+# Crisis resources are rows of supportgroup.CrisisResource, managed in the admin (the
+# starter list comes from supportgroup/migrations/0002_load_starter_resources.py).
+# Where "Leave quickly" (and Escape three times) goes: a page nobody would look at twice.
+QUICK_EXIT_URL = env.str("QUICK_EXIT_URL", default="https://www.bbc.com/weather")
 
 # --- Logging: never log member text -----------------------------------------
 LOGGING = {

@@ -8,7 +8,7 @@ def test_signup_on_a_phone(page: Page, live_asgi: str):
     # Fits a 390px phone without sideways scrolling.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     # The crisis link is on the page.
-    expect(page.get_by_role("link", name="Get help now")).to_be_visible()
+    expect(page.get_by_role("link", name="Need help now?")).to_be_visible()
 
     page.get_by_label("Email").fill("phone.person@example.com")
     page.get_by_label("Display name").fill("Lina")

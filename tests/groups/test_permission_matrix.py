@@ -22,6 +22,7 @@ GET_LISTED = {
     "requests": [L, 403, 403, 403, 200, 200, 403, 403],
     "invitations": [L, 403, 403, 403, 200, 200, 403, 403],
     "settings": [L, 403, 403, 403, 403, 200, 403, 403],
+    "audit_log": [L, 403, 403, 403, 200, 200, 403, 403],
 }
 GET_UNLISTED = {
     "home": [404, 404, 200, 200, 200, 200, 404, 404],
@@ -31,6 +32,7 @@ GET_UNLISTED = {
     "requests": [L, 404, 403, 403, 200, 200, 404, 404],
     "invitations": [L, 404, 403, 403, 200, 200, 404, 404],
     "settings": [L, 404, 403, 403, 403, 200, 404, 404],
+    "audit_log": [L, 404, 403, 403, 200, 200, 404, 404],
 }
 # POST actions aimed at a plain member ("target") or the group; 302 = done (redirect back).
 POST_LISTED = {
@@ -119,7 +121,8 @@ def test_post_matrix(client, is_listed, table, action):
             client.force_login(world["people"][role])
         else:
             client.logout()
-        data = {"role": "moderator"} if action == "member_role" else {}
+        # confirm=yes: the action itself, past the confirmation page shown without JavaScript.
+        data = {"role": "moderator"} if action == "member_role" else {"confirm": "yes"}
         ok, got = _check(client, "post", _url(action, world), table[action][i], data)
         if not ok:
             failures.append(f"POST {action} as {role}: expected {table[action][i]}, got {got}")

@@ -16,7 +16,7 @@ from tests.groups.helpers import people_in
 pytestmark = pytest.mark.django_db
 
 ROLES = ["anonymous", "outsider", "pending", "member", "moderator", "owner", "removed", "banned"]
-STATES = ["listed", "unlisted", "archived"]
+STATES = ["listed", "unlisted", "archived", "suspended"]
 T, F = True, False
 # can_<rule>(person, group) for each role, in the order of ROLES, per state of the group.
 EXPECTED = {
@@ -24,15 +24,18 @@ EXPECTED = {
         "listed": [T, T, T, T, T, T, T, T],
         "unlisted": [F, F, T, T, T, T, F, F],
         "archived": [F, F, T, T, T, T, F, F],
+        "suspended": [F, F, T, T, T, T, F, F],  # by staff: hidden like unlisted
     },
     "view_content": dict.fromkeys(STATES, [F, F, F, T, T, T, F, F]),
     "view_member_list": dict.fromkeys(STATES, [F, F, F, T, T, T, F, F]),
     "leave": dict.fromkeys(STATES, [F, F, T, T, T, T, F, F]),
     "moderate": dict.fromkeys(STATES, [F, F, F, F, T, T, F, F]),
+    "see_audit_log": dict.fromkeys(STATES, [F, F, F, F, T, T, F, F]),
     "manage_invitations": {
         "listed": [F, F, F, F, T, T, F, F],
         "unlisted": [F, F, F, F, T, T, F, F],
         "archived": [F] * 8,
+        "suspended": [F] * 8,
     },
     "change_settings": dict.fromkeys(STATES, [F, F, F, F, F, T, F, F]),
     "change_roles": dict.fromkeys(STATES, [F, F, F, F, F, T, F, F]),
@@ -41,7 +44,11 @@ EXPECTED = {
         "listed": [F, F, F, T, T, T, F, F],
         "unlisted": [F, F, F, T, T, T, F, F],
         "archived": [F] * 8,
+        "suspended": [F] * 8,
     },
+    "report_to_staff": dict.fromkeys(STATES, [F, F, F, T, T, T, F, F]),
+    # Site-wide: only a suspended account may not (tests/groups/test_staff_reports.py).
+    "take_part": dict.fromkeys(STATES, [T] * 8),
 }
 GROUP_RULES = sorted(EXPECTED)
 
@@ -54,6 +61,7 @@ def _world(state: str) -> tuple:
     group = GroupFactory(
         is_listed=state != "unlisted",
         archived_at=timezone.now() if state == "archived" else None,
+        suspended_at=timezone.now() if state == "suspended" else None,
     )
     people = people_in(group, anonymous=AnonymousUser(), outsider=UserFactory())
     return group, people

@@ -175,6 +175,8 @@ async def test_visibility_in_the_push(layer, world):
 
 async def test_presence_and_typing(layer, world):
     a, b = world["a"], world["b"]
+    # Names are opt-in (new memberships default off): Alma opted in, Bea did not.
+    await db(Membership.objects.filter(pk=a.pk).update)(show_presence=True)
     await db(Membership.objects.filter(pk=b.pk).update)(show_presence=False)
     sock_a = await connect(a.user, world["group"])
     sock_b = await connect(b.user, world["group"])

@@ -129,7 +129,16 @@ def test_an_anonymous_authors_name_goes_to_moderators_only(feed, group, pushes):
     assert "Alma" not in to_members and "A member" in to_members
     # The group copy names nobody: an opaque tag lets the author's own sockets skip it.
     envelope = sent[f"group.{group.pk}"][0]
-    assert set(envelope) == {"type", "audience", "moderators_copy", "author_tag", "payload"}
+    assert set(envelope) == {
+        "type",
+        "audience",
+        "moderators_copy",
+        "author_tag",
+        "posted_by_tag",
+        "content_note",
+        "payload",
+    }
+    assert envelope["posted_by_tag"] is None  # only signed posts carry one (muting)
     assert set(envelope["payload"]) == {"type", "id", "theme_id", "visibility", "html", "seq"}
     assert "Alma (anonymous to members)" in sent[f"moderators.{group.pk}"][0]["payload"]["html"]
 

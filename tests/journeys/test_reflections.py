@@ -175,11 +175,15 @@ def test_edit_and_delete_own_only(client, member, group, theme):
         == 403
     )
     assert (
-        client.post(reverse("journeys:reflection_delete", args=[group.slug, other.pk])).status_code
+        client.post(
+            reverse("journeys:reflection_delete", args=[group.slug, other.pk]), {"confirm": "yes"}
+        ).status_code
         == 403
     )
     assert (
-        client.post(reverse("journeys:reflection_delete", args=[group.slug, mine.pk])).status_code
+        client.post(
+            reverse("journeys:reflection_delete", args=[group.slug, mine.pk]), {"confirm": "yes"}
+        ).status_code
         == 302
     )
     assert list(Reflection.objects.all()) == [other]
@@ -344,3 +348,32 @@ def test_a_write_reads_the_membership_once_its_caller_did(member, group, theme):
         svc.reply_create(member=m, reflection=r.pk, body="I hear you")
     reads = [q["sql"] for q in ctx if 'FROM "groups_membership"' in q["sql"]]
     assert reads == []
+
+
+def test_deleting_without_javascript_asks_on_a_page_first(client, member, group, theme):
+    mine = ReflectionFactory(theme=theme, author=_m(member, group), body="Still here.")
+    client.force_login(member)
+    url = reverse("journeys:reflection_delete", args=[group.slug, mine.pk])
+
+    asked = client.post(url)
+
+    assert asked.status_code == 200
+    html = asked.content.decode()
+    assert "Delete this reflection for good?" in html and "This cannot be undone." in html
+    assert f'<form method="post" action="{url}" class="confirm-actions">' in html
+    assert '<input type="hidden" name="confirm" value="yes">' in html
+    assert ">Delete my reflection</button>" in html
+    keep = reverse("journeys:reflection", args=[group.slug, mine.pk])
+    assert f'href="{keep}">Keep it</a>' in html
+    assert Reflection.objects.filter(pk=mine.pk).exists()
+
+    assert client.post(url, {"confirm": "yes"}).status_code == 302
+    assert not Reflection.objects.filter(pk=mine.pk).exists()
+
+
+def test_nobody_is_asked_to_delete_what_is_not_theirs(client, member, group, theme):
+    theirs = ReflectionFactory(theme=theme)
+    client.force_login(member)
+    url = reverse("journeys:reflection_delete", args=[group.slug, theirs.pk])
+    assert client.post(url).status_code == 403
+    assert Reflection.objects.filter(pk=theirs.pk).exists()

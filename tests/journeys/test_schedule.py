@@ -226,3 +226,33 @@ def test_themes_cannot_be_scheduled_in_the_past(group, owner):
     with pytest.raises(ValidationError, match="in the future"):
         svc.theme_schedule(theme=draft, by=owner, publish_at=yesterday)
     assert not WeeklyTheme.objects.filter(status="scheduled", group=group).exists()
+
+
+def test_finishing_without_javascript_asks_on_a_page_first(client, group, owner, run):
+    client.force_login(owner)
+    url = reverse("journeys:run_action", args=[group.slug, run.pk, "stop"])
+
+    asked = client.post(url)
+
+    assert asked.status_code == 200
+    html = asked.content.decode()
+    assert f"Finish “{run.journey.title}” now?" in html
+    assert "The weeks not yet shared will be skipped." in html
+    assert ">Finish the journey</button>" in html
+    assert f'href="{reverse("journeys:schedule", args=[group.slug])}">Keep it going</a>' in html
+    run.refresh_from_db()
+    assert run.status == "active"
+    assert WeeklyTheme.objects.filter(run=run, status="scheduled").count() == 8
+
+    assert client.post(url, {"confirm": "yes"}).status_code == 302
+    run.refresh_from_db()
+    assert run.status == "finished"
+    assert not WeeklyTheme.objects.filter(run=run, status="scheduled").exists()
+
+
+def test_pausing_needs_no_confirmation(client, group, owner, run):
+    client.force_login(owner)
+    response = client.post(reverse("journeys:run_action", args=[group.slug, run.pk, "pause"]))
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == "paused"

@@ -315,6 +315,56 @@ def _role(w):
     return w.owner.user, w.member, w.group
 
 
+def _staff():
+    return UserFactory(is_staff=True, display_name="Stella Account", email="stella@mail.example")
+
+
+def _report(w, target=None):
+    # The note names people: the entries about it must not.
+    return services.staff_report_create(
+        reporter=w.member.user,
+        group=w.group,
+        target=target,
+        reason="misuse_of_powers",
+        note="Milo Heron removed Mara Heron's posts. mara@mail.example",
+    )
+
+
+def _staff_suspend_group(w):
+    staff = _staff()
+    services.group_suspend(group=w.group, by=staff, report=_report(w))
+    return staff, w.group, w.group
+
+
+def _staff_restore_group(w):
+    staff = _staff()
+    Group.objects.filter(pk=w.group.pk).update(suspended_at=timezone.now())
+    services.group_unsuspend(group=w.group, by=staff)
+    return staff, w.group, w.group
+
+
+def _staff_suspend_user(w):
+    staff = _staff()
+    report = _report(w, target=w.moderator)
+    services.user_suspend(user=w.moderator.user, by=staff, membership=w.moderator, report=report)
+    return staff, w.moderator, w.group
+
+
+def _staff_restore_user(w):
+    staff = _staff()
+    type(w.moderator.user).objects.filter(pk=w.moderator.user_id).update(
+        suspended_at=timezone.now()
+    )
+    services.user_unsuspend(user=w.moderator.user, by=staff, membership=w.moderator)
+    return staff, w.moderator, w.group
+
+
+def _staff_dismiss(w):
+    staff = _staff()
+    services.staff_report_dismiss(report=_report(w, target=w.owner), by=staff)
+    return staff, w.owner, w.group
+
+
 CASES = [
     Case(AuditAction.GROUP_CREATED, _create),
     Case(AuditAction.GROUP_UPDATED, _update, {"fields": ["description", "is_listed"]}),
@@ -332,14 +382,22 @@ CASES = [
     Case(AuditAction.MEMBER_REMOVED, _remove),
     Case(AuditAction.MEMBER_BANNED, _ban),
     Case(AuditAction.ROLE_CHANGED, _role, {"old": "member", "new": "moderator"}),
+    Case(AuditAction.STAFF_GROUP_SUSPENDED, _staff_suspend_group),
+    Case(AuditAction.STAFF_GROUP_RESTORED, _staff_restore_group),
+    Case(AuditAction.STAFF_USER_SUSPENDED, _staff_suspend_user),
+    Case(AuditAction.STAFF_USER_RESTORED, _staff_restore_user),
+    Case(AuditAction.STAFF_REPORT_DISMISSED, _staff_dismiss),
 ]
 
 
 def test_every_audit_action_is_covered_by_a_service_case():
-    # The moderators' schedule actions are covered in tests/journeys/test_schedule_audit.py.
+    # The moderators' schedule actions are covered in tests/journeys/test_schedule_audit.py,
+    # the review queue's in tests/journeys/test_moderation.py.
+    from tests.journeys.test_moderation import MODERATION_ONLY
     from tests.journeys.test_schedule_audit import SCHEDULE_CASES
 
     covered = [c.action for c in CASES] + [action for action, _ in SCHEDULE_CASES]
+    covered += MODERATION_ONLY
     assert sorted(covered) == sorted(AuditAction)
 
 
@@ -368,6 +426,7 @@ def test_no_entry_holds_a_name_an_address_or_any_written_text(world, case):
     private += [m.user.email for m in people]
     private += [world.outsider.display_name, world.outsider.email, "Oscar Heron"]
     private += ["friend@mail.example", "Evening Circle", "Morning Circle", "New words"]
+    private += ["Stella Account", "stella@mail.example", "removed Mara"]
 
     events = list(AuditEvent.objects.all())
     assert events

@@ -164,7 +164,7 @@ def test_join_page_shows_the_guidelines(client, group, outsider):
 
 def test_member_can_leave(client, group, member):
     client.force_login(member)
-    response = client.post(reverse("groups:leave", args=[group.slug]))
+    response = client.post(reverse("groups:leave", args=[group.slug]), {"confirm": "yes"})
 
     assert response.status_code == 302
     assert response.url == reverse("groups:mine")
@@ -181,14 +181,16 @@ def test_member_can_leave(client, group, member):
 def test_pending_request_can_be_withdrawn(client, group, owner, outsider):
     client.force_login(outsider)
     join(client, group, "Quiet Heron")
-    client.post(reverse("groups:leave", args=[group.slug]))
+    client.post(reverse("groups:leave", args=[group.slug]), {"confirm": "yes"})
     assert membership_of(outsider, group) is None
 
 
 def test_last_owner_cannot_leave_until_someone_else_is_owner(client, group, owner, member):
     client.force_login(owner)
 
-    refused = client.post(reverse("groups:leave", args=[group.slug]), follow=True)
+    refused = client.post(
+        reverse("groups:leave", args=[group.slug]), {"confirm": "yes"}, follow=True
+    )
     assert "You are the group&#x27;s only owner." in refused.content.decode()
     assert membership_of(owner, group).status == "active"
     assert membership_of(owner, group).role == "owner"
@@ -197,7 +199,7 @@ def test_last_owner_cannot_leave_until_someone_else_is_owner(client, group, owne
     client.post(reverse("groups:member_role", args=[group.slug, target.pk]), {"role": "owner"})
     assert membership_of(member, group).role == "owner"
 
-    left = client.post(reverse("groups:leave", args=[group.slug]))
+    left = client.post(reverse("groups:leave", args=[group.slug]), {"confirm": "yes"})
     assert left.status_code == 302
     assert left.url == reverse("groups:mine")
     assert membership_of(owner, group).status == "removed"

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 def remove(client, group, user):
     target = membership_of(user, group)
-    return client.post(reverse("groups:member_remove", args=[group.slug, target.pk]))
+    return client.post(
+        reverse("groups:member_remove", args=[group.slug, target.pk]), {"confirm": "yes"}
+    )
 
 
 def test_moderator_removes_a_member(client, group, moderator, member):
