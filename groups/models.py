@@ -304,6 +304,16 @@ class AuditAction(models.TextChoices):
     STAFF_REPORT_DISMISSED = "staff_report_dismissed", "Report to site staff dismissed"
 
 
+# Site staff's entries about people (a report, an account suspension) are for staff only:
+# the group's log would tell a moderator they had been reported. A suspension of the group
+# itself is shown to its moderators.
+STAFF_ONLY_ACTIONS = (
+    AuditAction.STAFF_USER_SUSPENDED,
+    AuditAction.STAFF_USER_RESTORED,
+    AuditAction.STAFF_REPORT_DISMISSED,
+)
+
+
 class AuditEvent(models.Model):
     """Who did what to what in a group.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
-from .models import AuditEvent, Group, Invitation, Membership
+from .models import STAFF_ONLY_ACTIONS, AuditEvent, Group, Invitation, Membership
 
 
 def group_directory(*, query: str = "") -> QuerySet[Group]:
@@ -85,5 +85,10 @@ def refreshed_membership(*, membership_id: int) -> Membership | None:
 
 
 def audit_log(*, group: Group) -> QuerySet[AuditEvent]:
-    """The group's audit entries, newest first. Labels are stored on each entry: no joins."""
-    return AuditEvent.objects.filter(group=group).order_by("-created_at", "-id")
+    """The group's audit entries for its moderators, newest first (labels are stored on
+    each entry: no joins). Staff-only entries stay out (``STAFF_ONLY_ACTIONS``)."""
+    return (
+        AuditEvent.objects.filter(group=group)
+        .exclude(action__in=STAFF_ONLY_ACTIONS)
+        .order_by("-created_at", "-id")
+    )

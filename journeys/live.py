@@ -57,6 +57,9 @@ HIDDEN = "journeys.reflection_hidden"
 ENCOURAGEMENT_ADDED = "journeys.encouragement_added"
 ENCOURAGEMENT_REMOVED = "journeys.encouragement_removed"
 REPLY_CREATED = "journeys.reply_created"
+REPLY_CHANGED = "journeys.reply_changed"  # hidden, restored or deleted by a moderator
+REPLY_REMOVED = "journeys.reply_removed"  # what a viewer who may no longer see it is sent
+REPLY_TYPES = {REPLY_CREATED, REPLY_CHANGED}
 THEME_PUBLISHED = "journeys.theme_published"
 SKIP = "journeys.skip"
 REFLECTION_TYPES = {CREATED, EDITED, DELETED, HIDDEN}
@@ -265,6 +268,23 @@ def reply_created(reply: Reply) -> LiveEvent:
     )
 
 
+def reply_changed(reply: Reply, *, reply_id: int | None = None) -> LiveEvent:
+    """A reply was hidden, restored or deleted (then pass ``reply_id``: Django clears its pk).
+
+    Whoever may see it now gets it again; whoever may not is told to take it away.
+    """
+    reflection = reply.reflection
+    return _emit(
+        group_id=reflection.group_id,
+        type=REPLY_CHANGED,
+        audience=audience_of(reflection),
+        author_id=reflection.author_id,
+        reflection_id=reflection.pk,
+        reply_id=reply_id or reply.pk,
+        theme_id=reflection.theme_id,
+    )
+
+
 def theme_published(theme: WeeklyTheme) -> LiveEvent:
     return _emit(
         group_id=theme.group_id,
@@ -352,11 +372,18 @@ def _payload(
         if not visible:
             return None
         return {"type": event.type, "reflection_id": reflection.pk, "counts": reflection.counts}
-    if event.type == REPLY_CREATED:
+    if event.type in REPLY_TYPES:
         reply = state.replies.get(event.reply_id)
         if reply is not None:
             reply.reflection = reflection  # already loaded (or None: not visible)
         if not visible or reply is None or not permissions.can_see_reply(viewer, reply):
+            if event.type == REPLY_CHANGED and in_audience:  # they may have it on screen
+                return {
+                    "type": REPLY_REMOVED,
+                    "id": event.reply_id,
+                    "reflection_id": event.reflection_id,
+                    **({"reply_count": reflection.reply_count} if visible else {}),
+                }
             return None
         return {
             "type": REPLY_CREATED,
@@ -467,7 +494,7 @@ def _signed_author_id(event: LiveEvent, state: _State) -> int | None:
     reflection = state.reflections.get(event.reflection_id) if event.reflection_id else None
     if reflection is None:
         return None
-    if event.type == REPLY_CREATED:
+    if event.type in REPLY_TYPES:
         reply = state.replies.get(event.reply_id)
         if reply is None:
             return None
@@ -489,6 +516,8 @@ def _moderators_see_what_members_see(event: LiveEvent, state: _State) -> bool:
     """A shared, visible, signed post looks the same to moderators (they differ on the rest)."""
     if event.type == THEME_PUBLISHED:
         return True
+    if event.type == REPLY_CHANGED:  # a hidden reply: moderators still see it
+        return False
     reflection = state.reflections.get(event.reflection_id)
     return (
         reflection is not None
@@ -673,7 +702,9 @@ def _object_key(event: LiveEvent) -> tuple:
         return ("reflection", event.reflection_id)
     if event.type in ENCOURAGEMENT_TYPES:
         return ("counts", event.reflection_id)
-    return (event.type, event.reply_id or event.theme_id or event.seq)
+    if event.type in REPLY_TYPES:
+        return ("reply", event.reply_id)
+    return (event.type, event.theme_id or event.seq)
 
 
 def prune(*, older_than: timedelta = timedelta(hours=48)) -> int:

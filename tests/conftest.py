@@ -108,3 +108,13 @@ def capture_events(django_capture_on_commit_callbacks):
         sent.extend(Pushed(channel, message) for channel, message in raw)
 
     return capture
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and replay memories live in the cache: no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

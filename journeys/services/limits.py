@@ -56,10 +56,13 @@ def _posts_since(member: Membership, since: datetime, *, newest: int) -> list[da
     reflections = (
         Reflection.objects.filter(author=member, created_at__gte=since)
         .exclude(visibility=Visibility.PRIVATE)
+        .order_by()  # no default ordering inside a UNION (SQLite refuses it)
         .values_list("created_at", flat=True)
     )
-    replies = Reply.objects.filter(author=member, created_at__gte=since).values_list(
-        "created_at", flat=True
+    replies = (
+        Reply.objects.filter(author=member, created_at__gte=since)
+        .order_by()
+        .values_list("created_at", flat=True)
     )
     return list(reflections.union(replies, all=True).order_by("-created_at")[:newest])
 

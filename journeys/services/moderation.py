@@ -204,6 +204,8 @@ def _hide_if_reported_enough(item: Item, *, group: Group) -> bool:
     )
     if isinstance(item, Reflection):
         live.reflection_hidden(item)  # last: the group's number stays locked until the commit
+    else:
+        live.reply_changed(item)
     return True
 
 
@@ -285,6 +287,8 @@ def reports_dismiss(*, by: Membership, item: Item, reason: str = "") -> int:
     )
     if restored and isinstance(item, Reflection):
         live.reflection_restored(item)
+    elif restored:
+        live.reply_changed(item)
     _announce_open_reports(by.group_id)
     return closed
 
@@ -305,6 +309,8 @@ def item_hide(*, by: Membership, item: Item, reason: str = "") -> Item:
             live.reflection_edited(item, was=LiveAudience.MODERATORS)
         else:
             live.reflection_hidden(item)
+    elif not was_hidden:
+        live.reply_changed(item)
     _announce_open_reports(by.group_id)
     return item
 
@@ -318,6 +324,8 @@ def item_restore(*, by: Membership, item: Item, reason: str = "") -> Item:
     _audit(by, AuditAction.POST_RESTORED, item, reason)
     if isinstance(item, Reflection):
         live.reflection_restored(item)
+    else:
+        live.reply_changed(item)
     _announce_open_reports(by.group_id)
     return item
 
@@ -331,6 +339,8 @@ def item_delete(*, by: Membership, item: Item, reason: str = "") -> None:
     item.delete()
     if isinstance(item, Reflection):
         live.reflection_deleted(item, reflection_id=item_id)
+    else:
+        live.reply_changed(item, reply_id=item_id)
     _announce_open_reports(by.group_id)
 
 

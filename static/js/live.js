@@ -233,6 +233,15 @@ function start(root) {
       case "journeys.reflection_hidden": document.getElementById(`reflection-${msg.id}`)?.remove(); break;
       case "journeys.encouragement_added":
       case "journeys.encouragement_removed": setCounts(msg.reflection_id, msg.counts); break;
+      case "journeys.reply_removed": {
+        document.getElementById(`reply-${msg.id}`)?.remove();
+        if (typeof msg.reply_count === "number") {
+          document.querySelectorAll(`#reflection-${msg.reflection_id} .reflection-links a:first-child`).forEach((a) => {
+            a.textContent = msg.reply_count ? `${msg.reply_count} repl${msg.reply_count === 1 ? "y" : "ies"}` : "Reply";
+          });
+        }
+        break;
+      }
       case "journeys.reply_created": {
         const list = document.querySelector(`[data-replies-for="${msg.reflection_id}"]`);
         if (list && !document.getElementById(`reply-${msg.id}`)) {

@@ -396,3 +396,19 @@ def test_suspensions_are_not_edited_by_hand_in_the_admin(client, circle, staff):
         reverse("admin:accounts_user_change", args=[c["owner"].user_id])
     ).content.decode()
     assert 'name="suspended_at"' not in user_page and "Suspended at" in user_page
+
+
+def test_the_groups_log_never_tells_a_moderator_they_were_reported(client, circle, staff):
+    c = circle
+    client.force_login(staff)
+    assert _act(client, "dismiss", _report(c, target="moderator")).status_code == 302
+    assert _act(client, "suspend_user", _report(c, target="owner", by="nina")).status_code == 302
+    assert _entries(AuditAction.STAFF_REPORT_DISMISSED)  # staff keep their record...
+    services.membership_remove(membership=c["mara"], by=c["moderator"].user)
+    client.force_login(c["moderator"].user)
+    response = client.get(reverse("groups:audit_log", args=[c["group"].slug]))
+    html = response.content.decode()
+    assert response.status_code == 200 and "Member removed" in html
+    # ...the group's own log shows neither the report nor the account suspension.
+    assert "Report to site staff dismissed" not in html
+    assert "Account suspended by site staff" not in html

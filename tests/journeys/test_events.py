@@ -119,3 +119,38 @@ def test_membership_changes_go_to_that_membership_only(circle, capture_events, c
             )
     expected = "groups.membership_ended" if change == "remove" else "groups.membership_changed"
     assert [(p.channel, p.type) for p in sent] == [(f"membership.{bea.pk}", expected)]
+
+
+def test_a_hidden_reply_disappears_live_for_members_and_comes_back_on_restore(
+    circle, group, capture_events
+):
+    from journeys.services import moderation
+
+    mod = MembershipFactory(group=group, role="moderator")
+    r, _ = svc.reflection_create(member=circle["alma"], theme=circle["theme"], body="a")
+    reply, _ = svc.reply_create(member=circle["bea"], reflection=r, body="REPLY WORDS")
+    with capture_events() as hidden:
+        moderation.item_hide(by=mod, item=reply, reason="Unkind")
+    members = [p for p in hidden if p.channel == f"group.{group.pk}"]
+    removal = [p for p in members if p.type == live.REPLY_REMOVED]
+    assert len(removal) == 1 and removal[0].payload["id"] == reply.pk
+    assert removal[0].payload["reply_count"] == 0
+    assert "REPLY WORDS" not in json.dumps([p.message for p in members])
+    to_mods = [
+        p for p in hidden if p.channel == f"moderators.{group.pk}" and p.type == live.REPLY_CREATED
+    ]
+    assert len(to_mods) == 1 and "REPLY WORDS" in to_mods[0].payload["html"]
+
+    reply.refresh_from_db()  # as the queue page would read it
+    with capture_events() as restored:
+        moderation.item_restore(by=mod, item=reply)
+    back = [p for p in restored if p.channel == f"group.{group.pk}"]
+    assert (
+        back and back[-1].type == live.REPLY_CREATED and "REPLY WORDS" in back[-1].payload["html"]
+    )
+
+    reply_id = reply.pk
+    with capture_events() as deleted:
+        moderation.item_delete(by=mod, item=reply)
+    gone = [p for p in deleted if p.channel == f"group.{group.pk}" and p.type == live.REPLY_REMOVED]
+    assert [p.payload["id"] for p in gone] == [reply_id]

@@ -96,7 +96,9 @@ def test_slow_mode_makes_a_member_wait_then_lets_them_post():
 
     wait_passes(c["alma"], 21)
     post(c["alma"], c["theme"], "Second, after the wait.")
-    assert list(Reflection.objects.filter(author=c["alma"]).values_list("body", flat=True)) == [
+    assert list(
+        Reflection.objects.filter(author=c["alma"]).order_by("pk").values_list("body", flat=True)
+    ) == [
         "First.",
         "Second, after the wait.",
     ]
