@@ -197,6 +197,15 @@ def allow_review(viewer, item: Reflection | Reply) -> None:
         raise PermissionDenied("This is your own post: another moderator will take a look.")
 
 
+def allow_see_reports(viewer, item: Reflection | Reply) -> None:
+    """The reasons and notes about a post: its group's moderators, except its author (notes
+    can say who wrote them)."""
+    if not _active(viewer) or not getattr(viewer, "is_moderator", False):
+        raise PermissionDenied("Only the group's moderators can do this.")
+    if _is_author(viewer, item):
+        raise PermissionDenied("Reports about your own post go to the other moderators.")
+
+
 def allow_dismiss_reports(viewer, item: Reflection | Reply) -> None:
     """Moderators may close reports even about a post made private since (they can't read it)."""
     if not _active(viewer) or not getattr(viewer, "is_moderator", False):
@@ -256,3 +265,4 @@ def allow_mute_author(viewer, item: Reflection | Reply) -> None:
 
 
 can_mute_author = return_boolean(allow_mute_author)
+can_see_reports = return_boolean(allow_see_reports)

@@ -134,6 +134,37 @@ def send_moderation_alert_email(
 
 
 @shared_task(**EMAIL_TASK)
+def send_staff_crisis_email(report_id: int) -> None:
+    """A "worried about this person" report that no moderator or owner can be told about
+    (the only ones are the author or the reporter): site staff are asked to look."""
+    from types import SimpleNamespace
+
+    from supportgroup.accounts.models import User
+
+    from .models import Report
+
+    report = Report.objects.select_related("group").filter(pk=report_id).first()
+    if report is None or report.status != Report.Status.OPEN:
+        return
+    group = report.group
+    for address in User.objects.filter(is_staff=True, is_active=True).values_list(
+        "email", flat=True
+    ):
+        build_email(
+            subject=f"A moderator alert on {settings.SITE_NAME}",
+            template="emails/moderation_alert",
+            context={
+                "membership": SimpleNamespace(display_name="site staff"),
+                "group": group,
+                "escalated": False,
+                "hours": group.escalate_after_hours,
+                "link": settings.SITE_URL + moderation.queue_url(group, report.item),
+            },
+            to=address,
+        ).send()
+
+
+@shared_task(**EMAIL_TASK)
 def send_moderator_note_email(note_id: int) -> None:
     """Tell an author the moderators left them a private note (the note stays in the app)."""
     from .models import ModeratorNote

@@ -41,7 +41,7 @@ from journeys.models import (
     Report,
     ReportReason,
 )
-from supportgroup import realtime
+from supportgroup import ratelimit, realtime
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,8 @@ HIDING_REASONS = (
 
 OPEN_REPORTS = "moderation.open_reports"
 CRISIS_ALERT = "moderation.crisis_alert"
+REPORTS_PER_HOUR = 20
+CRISIS_REPORTS_PER_HOUR = 5
 
 Item = Reflection | Reply
 
@@ -155,7 +157,18 @@ def report_create(
     """
     _active(member, item)
     permissions.allow_report(member, item)
+    group_permissions.allow_take_part(member.user)
     note = _clean_report(item, reason, note)
+    # One member can't flood the moderators: a handful of reports an hour, fewer alarms.
+    limit = CRISIS_REPORTS_PER_HOUR if reason == ReportReason.CRISIS else REPORTS_PER_HOUR
+    if not ratelimit.allow_sync(
+        f"reports:{reason == ReportReason.CRISIS}:{member.pk}", limit=limit, window=3600
+    ):
+        raise ValidationError(
+            "You've sent a lot of reports in the last hour. The moderators have them; "
+            "please give them a little time. If someone may be in danger right now, "
+            "the crisis lines on the help page are there for you."
+        )
     existing = Report.objects.of_item(item).filter(reporter=member).first()
     if existing is not None:
         return existing, False
@@ -247,6 +260,10 @@ def review_request(*, member: Membership, item: Item) -> tuple[Report, bool]:
 def _moderating(by: Membership, item: Item, allow=permissions.allow_review) -> Item:
     """Check ``by`` (read in this request) may act on ``item``, then lock and re-check it."""
     _active(by, item)
+    # Acting is taking part: not for an account or a group that site staff suspended.
+    group_permissions.allow_take_part(by.user)
+    if by.group.is_suspended:
+        raise PermissionDenied("Site staff have suspended this group: it is read-only for now.")
     allow(by, item)
     locked = _lock(item)
     allow(by, locked)  # it may have changed since the page was read
@@ -500,6 +517,12 @@ def _alert(report: Report, *, group: Group, item: Item, escalated: bool) -> None
         realtime.broadcast(live.channel_for_user(user_id), message)
         if not group.is_archived:
             send_moderation_alert_email.delay_on_commit(report.pk, membership_id, escalated)
+    if not recipients:
+        # Nobody in the group can be told (the only moderator wrote the post, or reported
+        # it): a cry for help must still reach someone, so site staff are asked.
+        from journeys.tasks import send_staff_crisis_email
+
+        send_staff_crisis_email.delay_on_commit(report.pk)
 
 
 def crisis_reports_escalate(*, now: datetime | None = None) -> int:

@@ -146,6 +146,12 @@ def reflection_edit(
         visibility=reflection.visibility if visibility is None else visibility,
         content_note=reflection.content_note if content_note is None else content_note,
     )
+    if visibility != Visibility.PRIVATE:
+        # Editing is posting too: a paused member can't share (or reword a shared post),
+        # and making a private entry visible counts as a new post for the limits.
+        moderation.check_not_suspended(member=member)
+        if reflection.visibility == Visibility.PRIVATE:
+            limits.check_can_post(member=member)
     reflection.prompt, reflection.visibility, reflection.content_note = (
         prompt,
         visibility,

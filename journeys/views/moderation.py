@@ -149,7 +149,12 @@ def _moderator(request, slug: str) -> tuple[Group, Membership]:
 @login_required
 def queue(request, slug: str):
     group, membership = _moderator(request, slug)
-    entries = selectors.review_queue(group=group)
+    # A moderator's own posts are for the others to review: not even the reasons or notes.
+    entries = [
+        e
+        for e in selectors.review_queue(group=group)
+        if permissions.can_see_reports(membership, e.item)
+    ]
     for e in entries:  # the template asks the rules; it never restates them
         e.visible = permissions.can_review(membership, e.item)
         e.can_dismiss = permissions.can_dismiss_reports(membership, e.item)

@@ -743,3 +743,84 @@ def test_the_moderation_controls_cost_no_query_per_reply(w, client):
     html = client.get(url).content.decode()
     assert html.count("Hide from members") == 27 and html.count(">Report</a>") == 27
     assert big <= small, f"{small} queries at 1 reply, {big} at 26"
+
+
+def test_a_moderators_own_reported_post_is_left_to_the_other_moderators(client, db):
+    from journeys.services import moderation as mod_svc
+    from tests.factories import GroupFactory, MembershipFactory, WeeklyThemeFactory
+
+    group = GroupFactory()
+    owner = MembershipFactory(group=group, role="owner")
+    moderator = MembershipFactory(group=group, role="moderator")
+    reporter = MembershipFactory(group=group)
+    theme = WeeklyThemeFactory(group=group)
+    from journeys.services import reflections as svc
+
+    post, _ = svc.reflection_create(member=moderator, theme=theme, body="a moderator's words")
+    mod_svc.report_create(
+        member=reporter, item=post, reason="other", note="I WROTE TO YOU ABOUT THIS"
+    )
+    queue = f"/groups/{group.slug}/moderation/"
+    client.force_login(moderator.user)
+    assert "I WROTE TO YOU ABOUT THIS" not in client.get(queue).content.decode()
+    client.force_login(owner.user)
+    assert "I WROTE TO YOU ABOUT THIS" in client.get(queue).content.decode()
+
+
+def test_a_paused_member_cannot_share_by_editing_and_a_lone_moderators_crisis_reaches_staff(
+    db, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+    from django.core.exceptions import ValidationError
+
+    from journeys.services import moderation as mod_svc
+    from journeys.services import reflections as svc
+    from supportgroup.accounts.models import User
+    from tests.factories import GroupFactory, MembershipFactory, WeeklyThemeFactory
+
+    group = GroupFactory()
+    owner = MembershipFactory(group=group, role="owner")
+    member = MembershipFactory(group=group)
+    other = MembershipFactory(group=group)
+    theme = WeeklyThemeFactory(group=group)
+    shared, _ = svc.reflection_create(member=member, theme=theme, body="shared")
+    journal, _ = svc.reflection_create(
+        member=member, theme=theme, body="just mine", visibility="private"
+    )
+    mod_svc.posting_suspend(by=owner, item=shared, days=1)
+    with pytest.raises(ValidationError, match="paused your posting"):
+        svc.reflection_edit(
+            member=member, reflection=journal, body="now for all", visibility="group"
+        )
+    svc.reflection_edit(member=member, reflection=journal, body="still just mine")  # private: fine
+
+    # The group's only moderator wrote the worrying post: nobody in the group can be told,
+    # so site staff are.
+    User.objects.create_user("staff@example.org", "pw-0123456789", is_staff=True)
+    post, _ = svc.reflection_create(member=owner, theme=theme, body="I am not ok")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        mod_svc.report_create(member=other, item=post, reason="crisis")
+    assert [m.to for m in mail.outbox] == [["staff@example.org"]]
+    assert "I am not ok" not in mail.outbox[0].body
+
+
+def test_one_member_cannot_flood_the_moderators_with_reports(db):
+    from django.core.exceptions import ValidationError
+
+    from journeys.services import moderation as mod_svc
+    from journeys.services import reflections as svc
+    from tests.factories import GroupFactory, MembershipFactory, WeeklyThemeFactory
+
+    group = GroupFactory(report_threshold=50)
+    MembershipFactory(group=group, role="owner")
+    author = MembershipFactory(group=group)
+    reporter = MembershipFactory(group=group)
+    theme = WeeklyThemeFactory(group=group)
+    posts = [
+        svc.reflection_create(member=author, theme=theme, body=f"post {i}")[0] for i in range(6)
+    ]
+    for post in posts[: mod_svc.CRISIS_REPORTS_PER_HOUR]:
+        mod_svc.report_create(member=reporter, item=post, reason="crisis")
+    with pytest.raises(ValidationError, match="a lot of reports"):
+        mod_svc.report_create(member=reporter, item=posts[-1], reason="crisis")
