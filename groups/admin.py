@@ -185,15 +185,20 @@ class StaffReportAdmin(admin.ModelAdmin):
         if count:
             self.message_user(request, done.format(count=count))
 
-    def _target_user(self, request, report: StaffReport):
-        if report.target_membership is None:
-            self.message_user(
-                request,
-                f"Report #{report.pk} is about the whole group: there is no one to act on.",
-                messages.WARNING,
-            )
-            return None
-        return report.target_membership.user
+    def _each_person(self, request, queryset, act, done: str) -> None:
+        """``_each`` on the person each report names: ``act(report, user)``."""
+
+        def on_person(report):
+            if report.target_membership is None:
+                self.message_user(
+                    request,
+                    f"Report #{report.pk} is about the whole group: there is no one to act on.",
+                    messages.WARNING,
+                )
+                return False
+            act(report, report.target_membership.user)
+
+        self._each(request, queryset, on_person, done)
 
     @admin.action(description="Suspend the group (read-only and hidden)")
     def suspend_group(self, request, queryset) -> None:
@@ -206,15 +211,14 @@ class StaffReportAdmin(admin.ModelAdmin):
 
     @admin.action(description="Suspend the reported person (site-wide: can read, can't post)")
     def suspend_user(self, request, queryset) -> None:
-        def act(report):
-            user = self._target_user(request, report)
-            if user is None:
-                return False
-            services.user_suspend(
-                user=user, by=request.user, membership=report.target_membership, report=report
-            )
-
-        self._each(request, queryset, act, "Suspended the person named in {count} report(s).")
+        self._each_person(
+            request,
+            queryset,
+            lambda r, user: services.user_suspend(
+                user=user, by=request.user, membership=r.target_membership, report=r
+            ),
+            "Suspended the person named in {count} report(s).",
+        )
 
     @admin.action(description="Dismiss (nothing to act on)")
     def dismiss(self, request, queryset) -> None:
@@ -236,10 +240,11 @@ class StaffReportAdmin(admin.ModelAdmin):
 
     @admin.action(description="Lift the reported person's suspension")
     def lift_user_suspension(self, request, queryset) -> None:
-        def act(report):
-            user = self._target_user(request, report)
-            if user is None:
-                return False
-            services.user_unsuspend(user=user, by=request.user, membership=report.target_membership)
-
-        self._each(request, queryset, act, "Lifted the suspension in {count} report(s).")
+        self._each_person(
+            request,
+            queryset,
+            lambda r, user: services.user_unsuspend(
+                user=user, by=request.user, membership=r.target_membership
+            ),
+            "Lifted the suspension in {count} report(s).",
+        )

@@ -175,6 +175,9 @@ def allow_change_role_of(user, group: Group, target: Membership) -> None:
         raise PermissionDenied("You cannot change this person's role.")
 
 
+can_change_role_of = return_boolean(allow_change_role_of)
+
+
 # --- Ownership ---------------------------------------------------------------------
 
 
@@ -232,8 +235,6 @@ def allow_participate(user, group: Group) -> None:
 
 
 can_participate = return_boolean(allow_participate)
-
-can_change_role_of = return_boolean(allow_change_role_of)
 
 
 # --- Beyond the group: reports to the site's staff ------------------------------------

@@ -55,20 +55,18 @@ def _target(group: Group, membership_id: int) -> Membership:
 
 
 def group_context(request, group: Group, **extra) -> dict:
-    membership = permissions.membership_for(request.user, group)
     user = request.user
+    can_moderate = permissions.can_moderate(user, group)
     return {
         "group": group,
-        "membership": membership,
+        "membership": permissions.membership_for(user, group),
         "guidelines_html": render_markdown_lite(group.guidelines),
-        "can_moderate": permissions.can_moderate(user, group),
+        "can_moderate": can_moderate,
         "can_change_settings": permissions.can_change_settings(user, group),
         "can_manage_invitations": permissions.can_manage_invitations(user, group),
         "can_participate": permissions.can_participate(user, group),
         "can_report_to_staff": permissions.can_report_to_staff(user, group),
-        "pending_count": selectors.pending_requests(group=group).count()
-        if permissions.can_moderate(user, group)
-        else 0,
+        "pending_count": selectors.pending_requests(group=group).count() if can_moderate else 0,
         **extra,
     }
 

@@ -16,7 +16,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 from groups import selectors as group_selectors
 from groups.models import Membership
@@ -82,20 +82,14 @@ async def _db(fn, *args, _retry: bool = True, **kwargs):
 
 
 def _is_connection_error(exc: DatabaseError) -> bool:
-    from django.db import InterfaceError, OperationalError
-
     return isinstance(exc, OperationalError | InterfaceError)
 
 
 def _connection_alive() -> bool:
-    from django.db import connection
-
     return connection.connection is not None and connection.is_usable()
 
 
 def _drop_connection() -> None:
-    from django.db import connection
-
     connection.close()
 
 

@@ -227,6 +227,13 @@ def _window(kind: str) -> timedelta:
     return timedelta(days=1) if kind == DigestDelivery.Kind.DAILY else timedelta(days=7)
 
 
+def _not_muted_by_the_author(by: str) -> Exists:
+    """A filter leaving out what someone the reflection's author muted gave (``by``: who gave it)."""
+    return ~Exists(
+        Mute.objects.filter(muter_id=OuterRef("reflection__author_id"), muted_id=OuterRef(by))
+    )
+
+
 def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[int, DigestContent]:
     """Email content for a chunk of claimed deliveries: a constant number of queries whatever its size.
 
@@ -289,11 +296,7 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
     # Nothing from someone the recipient muted: no "2 people encouraged you" because of them.
     received = windows(
         Encouragement.objects.filter(
-            ~Exists(
-                Mute.objects.filter(
-                    muter_id=OuterRef("reflection__author_id"), muted_id=OuterRef("member_id")
-                )
-            ),
+            _not_muted_by_the_author("member_id"),
             reflection__author_id__in=memberships,
             created_at__gte=week_ago,
         ),
@@ -301,11 +304,7 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
     )
     replies = windows(
         Reply.objects.filter(
-            ~Exists(
-                Mute.objects.filter(
-                    muter_id=OuterRef("reflection__author_id"), muted_id=OuterRef("author_id")
-                )
-            ),
+            _not_muted_by_the_author("author_id"),
             reflection__author_id__in=memberships,
             created_at__gte=week_ago,
             hidden_at__isnull=True,

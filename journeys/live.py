@@ -182,28 +182,36 @@ def _emit(
     return event
 
 
-def reflection_created(reflection: Reflection) -> LiveEvent:
+def _emit_about(
+    reflection: Reflection,
+    type: str,
+    *,
+    audience: str | None = None,
+    reflection_id: int | None = None,
+    reply_id: int | None = None,
+    new_reflection: Reflection | None = None,
+) -> LiveEvent:
+    """An event about ``reflection`` (or a reply under it), by default to whoever sees it now."""
     return _emit(
         group_id=reflection.group_id,
-        type=CREATED,
-        audience=audience_of(reflection),
+        type=type,
+        audience=audience or audience_of(reflection),
         author_id=reflection.author_id,
-        reflection_id=reflection.pk,
+        reflection_id=reflection_id or reflection.pk,
+        reply_id=reply_id,
         theme_id=reflection.theme_id,
-        new_reflection=reflection,
+        new_reflection=new_reflection,
     )
+
+
+def reflection_created(reflection: Reflection) -> LiveEvent:
+    return _emit_about(reflection, CREATED, new_reflection=reflection)
 
 
 def reflection_edited(reflection: Reflection, *, was: str | None = None) -> LiveEvent:
     """``was``: the audience before the change, so those who lose sight of it are told."""
-    return _emit(
-        group_id=reflection.group_id,
-        type=EDITED,
-        audience=widest(audience_of(reflection), was or LiveAudience.AUTHOR),
-        author_id=reflection.author_id,
-        reflection_id=reflection.pk,
-        theme_id=reflection.theme_id,
-    )
+    audience = widest(audience_of(reflection), was or LiveAudience.AUTHOR)
+    return _emit_about(reflection, EDITED, audience=audience)
 
 
 def reflection_deleted(reflection: Reflection, *, reflection_id: int) -> LiveEvent:
@@ -213,26 +221,12 @@ def reflection_deleted(reflection: Reflection, *, reflection_id: int) -> LiveEve
     group's number): taking the number first would deadlock against a reply or
     an encouragement on the same post.
     """
-    return _emit(
-        group_id=reflection.group_id,
-        type=DELETED,
-        audience=audience_of(reflection),
-        author_id=reflection.author_id,
-        reflection_id=reflection_id,
-        theme_id=reflection.theme_id,
-    )
+    return _emit_about(reflection, DELETED, reflection_id=reflection_id)
 
 
 def reflection_hidden(reflection: Reflection) -> LiveEvent:
     """Members lose the post; moderators and the author keep seeing it (marked hidden)."""
-    return _emit(
-        group_id=reflection.group_id,
-        type=HIDDEN,
-        audience=LiveAudience.MEMBERS,
-        author_id=reflection.author_id,
-        reflection_id=reflection.pk,
-        theme_id=reflection.theme_id,
-    )
+    return _emit_about(reflection, HIDDEN, audience=LiveAudience.MEMBERS)
 
 
 def reflection_restored(reflection: Reflection) -> LiveEvent:
@@ -245,27 +239,11 @@ def reflection_restored(reflection: Reflection) -> LiveEvent:
 
 
 def encouragement_changed(reflection: Reflection, *, added: bool) -> LiveEvent:
-    return _emit(
-        group_id=reflection.group_id,
-        type=ENCOURAGEMENT_ADDED if added else ENCOURAGEMENT_REMOVED,
-        audience=audience_of(reflection),
-        author_id=reflection.author_id,
-        reflection_id=reflection.pk,
-        theme_id=reflection.theme_id,
-    )
+    return _emit_about(reflection, ENCOURAGEMENT_ADDED if added else ENCOURAGEMENT_REMOVED)
 
 
 def reply_created(reply: Reply) -> LiveEvent:
-    reflection = reply.reflection
-    return _emit(
-        group_id=reflection.group_id,
-        type=REPLY_CREATED,
-        audience=audience_of(reflection),
-        author_id=reflection.author_id,
-        reflection_id=reflection.pk,
-        reply_id=reply.pk,
-        theme_id=reflection.theme_id,
-    )
+    return _emit_about(reply.reflection, REPLY_CREATED, reply_id=reply.pk)
 
 
 def reply_changed(reply: Reply, *, reply_id: int | None = None) -> LiveEvent:
@@ -273,16 +251,7 @@ def reply_changed(reply: Reply, *, reply_id: int | None = None) -> LiveEvent:
 
     Whoever may see it now gets it again; whoever may not is told to take it away.
     """
-    reflection = reply.reflection
-    return _emit(
-        group_id=reflection.group_id,
-        type=REPLY_CHANGED,
-        audience=audience_of(reflection),
-        author_id=reflection.author_id,
-        reflection_id=reflection.pk,
-        reply_id=reply_id or reply.pk,
-        theme_id=reflection.theme_id,
-    )
+    return _emit_about(reply.reflection, REPLY_CHANGED, reply_id=reply_id or reply.pk)
 
 
 def theme_published(theme: WeeklyTheme) -> LiveEvent:
@@ -423,33 +392,32 @@ def pushes_for(
         state = _State(reflections={new_reflection.pk: new_reflection})
     else:
         state = _load([event])
-    views = {}
-    for audience, viewer in (
-        (LiveAudience.MEMBERS, MEMBERS),
-        (LiveAudience.MODERATORS, MODERATORS),
-    ):
-        if audience == LiveAudience.MODERATORS and _moderators_see_what_members_see(event, state):
-            views[audience] = views[LiveAudience.MEMBERS]  # the same render: skip making it twice
-            continue
-        views[audience] = _numbered(
+
+    def view_of(audience: str, viewer: Audience) -> dict[str, Any]:
+        return _numbered(
             event,
             _payload(
                 event,
                 state,
                 viewer=viewer,
-                sees=lambda r, a=audience: audience_sees(a, r),
+                sees=lambda r: audience_sees(audience, r),
                 in_audience=WIDTH[event.audience] >= WIDTH[audience],
             ),
         )
-    moderators_copy = views[LiveAudience.MODERATORS] != views[LiveAudience.MEMBERS]
+
+    members_view = view_of(LiveAudience.MEMBERS, MEMBERS)
+    if _moderators_see_what_members_see(event, state):
+        moderators_view = members_view  # the same render: skip making it twice
+    else:
+        moderators_view = view_of(LiveAudience.MODERATORS, MODERATORS)
+    moderators_copy = moderators_view != members_view
     author_view = author_tag = None
     author = _author(event, state)
     if author is not None:
         author_view = _numbered(
             event, _payload(event, state, viewer=author, sees=lambda r: True, in_audience=True)
         )
-        base = LiveAudience.MODERATORS if author.is_moderator else LiveAudience.MEMBERS
-        if author_view != views[base]:
+        if author_view != (moderators_view if author.is_moderator else members_view):
             author_tag = realtime.member_tag(author.pk)
         else:
             author_view = None
@@ -472,7 +440,7 @@ def pushes_for(
             **extra,
         }
 
-    pushes = [(channel_for_group(event.group_id), envelope("members", views[LiveAudience.MEMBERS]))]
+    pushes = [(channel_for_group(event.group_id), envelope("members", members_view))]
     if moderators_copy:
         # Who is a moderator *now* (after the commit): a socket demoted a moment ago, whose
         # role change has not reached it yet, drops this copy and fills the gap on resume.
@@ -481,7 +449,7 @@ def pushes_for(
         pushes.append(
             (
                 channel_for_moderators(event.group_id),
-                envelope("moderators", views[LiveAudience.MODERATORS], moderator_tags=tags),
+                envelope("moderators", moderators_view, moderator_tags=tags),
             )
         )
     if author_view is not None:

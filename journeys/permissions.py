@@ -28,6 +28,7 @@ BLOCKED = (
     "This member has asked for some space, so you can't reply to or encourage their posts. "
     "What you wrote is still here if you'd like to keep it."
 )
+OWN_POST_FOR_OTHERS = "This is your own post: another moderator will take a look."
 
 
 def return_boolean(allow: Callable[..., None]) -> Callable[..., bool]:
@@ -113,17 +114,21 @@ def allow_edit_reflection(viewer, reflection: Reflection) -> None:
 
 
 def allow_delete_reflection(viewer, reflection: Reflection) -> None:
+    """The author's alone, like editing."""
+    allow_edit_reflection(viewer, reflection)
+
+
+def _allow_respond(viewer, reflection: Reflection, *, private: str) -> None:
+    """Reply to or encourage a shared reflection whose author has not blocked ``viewer``."""
     allow_see_reflection(viewer, reflection)
-    if not _is_author(viewer, reflection):
-        raise PermissionDenied("You can only change your own reflections.")
+    if reflection.visibility == Visibility.PRIVATE:
+        raise ValidationError(private)
+    if _blocked_by_author(viewer, reflection):
+        raise PermissionDenied(BLOCKED)
 
 
 def allow_reply(viewer, reflection: Reflection) -> None:
-    allow_see_reflection(viewer, reflection)
-    if reflection.visibility == Visibility.PRIVATE:
-        raise ValidationError("Private journal entries don't take replies.")
-    if _blocked_by_author(viewer, reflection):
-        raise PermissionDenied(BLOCKED)
+    _allow_respond(viewer, reflection, private="Private journal entries don't take replies.")
 
 
 def allow_see_replies(viewer, reflection: Reflection) -> None:
@@ -134,13 +139,9 @@ def allow_see_replies(viewer, reflection: Reflection) -> None:
 
 
 def allow_encourage(viewer, reflection: Reflection) -> None:
-    allow_see_reflection(viewer, reflection)
-    if reflection.visibility == Visibility.PRIVATE:
-        raise ValidationError("Private journal entries can't be encouraged.")
+    _allow_respond(viewer, reflection, private="Private journal entries can't be encouraged.")
     if _is_author(viewer, reflection):
         raise ValidationError("This is your own reflection: encouragement is for others.")
-    if _blocked_by_author(viewer, reflection):
-        raise PermissionDenied(BLOCKED)
 
 
 def allow_see_encouragement(viewer, reflection: Reflection) -> None:
@@ -188,30 +189,31 @@ def allow_report(viewer, item: Reflection | Reply) -> None:
         raise PermissionDenied("This is your own post: you can edit or delete it instead.")
 
 
+def _allow_moderator_of_others(viewer, item: Reflection | Reply, *, own_post: str) -> None:
+    """The group's moderators, about someone else's post (``own_post`` says why not theirs)."""
+    if not _active(viewer) or not getattr(viewer, "is_moderator", False):
+        raise PermissionDenied("Only the group's moderators can do this.")
+    if _is_author(viewer, item):
+        raise PermissionDenied(own_post)
+
+
 def allow_review(viewer, item: Reflection | Reply) -> None:
     """Act on a post from the review queue: the group's moderators, never on their own post."""
     _allow_see_item(viewer, item)
-    if not getattr(viewer, "is_moderator", False):
-        raise PermissionDenied("Only the group's moderators can do this.")
-    if _is_author(viewer, item):
-        raise PermissionDenied("This is your own post: another moderator will take a look.")
+    _allow_moderator_of_others(viewer, item, own_post=OWN_POST_FOR_OTHERS)
 
 
 def allow_see_reports(viewer, item: Reflection | Reply) -> None:
     """The reasons and notes about a post: its group's moderators, except its author (notes
     can say who wrote them)."""
-    if not _active(viewer) or not getattr(viewer, "is_moderator", False):
-        raise PermissionDenied("Only the group's moderators can do this.")
-    if _is_author(viewer, item):
-        raise PermissionDenied("Reports about your own post go to the other moderators.")
+    _allow_moderator_of_others(
+        viewer, item, own_post="Reports about your own post go to the other moderators."
+    )
 
 
 def allow_dismiss_reports(viewer, item: Reflection | Reply) -> None:
     """Moderators may close reports even about a post made private since (they can't read it)."""
-    if not _active(viewer) or not getattr(viewer, "is_moderator", False):
-        raise PermissionDenied("Only the group's moderators can do this.")
-    if _is_author(viewer, item):
-        raise PermissionDenied("This is your own post: another moderator will take a look.")
+    _allow_moderator_of_others(viewer, item, own_post=OWN_POST_FOR_OTHERS)
 
 
 def allow_hide(viewer, item: Reflection | Reply) -> None:
@@ -238,6 +240,7 @@ def allow_ask_another_look(viewer, item: Reflection | Reply) -> None:
 
 can_report = return_boolean(allow_report)
 can_review = return_boolean(allow_review)
+can_see_reports = return_boolean(allow_see_reports)
 can_dismiss_reports = return_boolean(allow_dismiss_reports)
 can_hide = return_boolean(allow_hide)
 can_restore = return_boolean(allow_restore)
@@ -265,4 +268,3 @@ def allow_mute_author(viewer, item: Reflection | Reply) -> None:
 
 
 can_mute_author = return_boolean(allow_mute_author)
-can_see_reports = return_boolean(allow_see_reports)

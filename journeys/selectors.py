@@ -13,10 +13,14 @@ from .models import (
     Encouragement,
     FeedPreferences,
     JourneyRun,
+    ModeratorNote,
     Mute,
+    PostingSuspension,
     PracticeCheckIn,
     Reflection,
     Reply,
+    Report,
+    ReportReason,
     WeeklyTheme,
 )
 
@@ -356,8 +360,6 @@ def review_queue(*, group: Group) -> list[QueueItem]:
 
     Four queries whatever the number of reports or posts.
     """
-    from .models import PostingSuspension, Report, ReportReason
-
     reports = list(
         Report.objects.open()
         .filter(group=group)
@@ -405,8 +407,6 @@ def review_queue(*, group: Group) -> list[QueueItem]:
 def moderator_notes(*, membership: Membership, about: Reflection | None = None):
     """The private notes the moderators left this member (about one reflection and its
     replies, if ``about`` is given)."""
-    from .models import ModeratorNote
-
     notes = ModeratorNote.objects.filter(recipient=membership).order_by("-created_at")
     if about is not None:
         notes = notes.filter(Q(reflection=about) | Q(reply__reflection=about))
@@ -433,6 +433,9 @@ def visible_reply(*, viewer: Membership, reply_id: int) -> Reply | None:
 
 
 def has_reported(*, member: Membership, item: Reflection | Reply) -> bool:
-    from .models import Report
-
     return Report.objects.of_item(item).filter(reporter=member).exists()
+
+
+def open_report_count(*, group_id: int) -> int:
+    """The badge of the moderators' nav and the live count pushed to them (one query)."""
+    return Report.objects.open().filter(group_id=group_id).count()

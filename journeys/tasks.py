@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import random
 from datetime import datetime
+from types import SimpleNamespace
 
 from celery import shared_task
 from django.conf import settings
 from django.urls import reverse
 
+from groups.models import Membership
+from supportgroup.accounts.models import User
 from supportgroup.emails import EMAIL_TASK, RETRY_BACKOFF, build_email
 
 from . import digests, live
 from .digests import Due
+from .models import ModeratorNote, Report
 from .services import digests as digest_sending
 from .services import moderation, schedule
 
@@ -98,17 +102,35 @@ def prune_live_events() -> int:
 # at, and link to it (supportgroup.emails.build_email, neutral subjects).
 
 
+def _open_report(report_id: int) -> Report | None:
+    report = Report.objects.select_related("group").filter(pk=report_id).first()
+    return report if report is not None and report.status == Report.Status.OPEN else None
+
+
+def _send_alert(report: Report, *, membership, to: str, escalated: bool = False) -> None:
+    """``membership``: whom the email greets (its ``display_name``)."""
+    group = report.group
+    build_email(
+        subject=f"A moderator alert on {settings.SITE_NAME}",
+        template="emails/moderation_alert",
+        context={
+            "membership": membership,
+            "group": group,
+            "escalated": escalated,
+            "hours": group.escalate_after_hours,
+            "link": settings.SITE_URL + moderation.queue_url(group, report.item),
+        },
+        to=to,
+    ).send()
+
+
 @shared_task(**EMAIL_TASK)
 def send_moderation_alert_email(
     report_id: int, membership_id: int, escalated: bool = False
 ) -> None:
     """A "worried about this person" report, to one moderator (or owner, once escalated)."""
-    from groups.models import Membership
-
-    from .models import Report
-
-    report = Report.objects.select_related("group").filter(pk=report_id).first()
-    if report is None or report.status != Report.Status.OPEN or report.group.is_archived:
+    report = _open_report(report_id)
+    if report is None or report.group.is_archived:
         return  # handled since: nothing to ask of anyone
     recipient = (
         Membership.objects.moderators()
@@ -118,57 +140,26 @@ def send_moderation_alert_email(
     )
     if recipient is None or recipient.user.email_paused:
         return
-    group = report.group
-    build_email(
-        subject=f"A moderator alert on {settings.SITE_NAME}",
-        template="emails/moderation_alert",
-        context={
-            "membership": recipient,
-            "group": group,
-            "escalated": escalated,
-            "hours": group.escalate_after_hours,
-            "link": settings.SITE_URL + moderation.queue_url(group, report.item),
-        },
-        to=recipient.user.email,
-    ).send()
+    _send_alert(report, membership=recipient, to=recipient.user.email, escalated=escalated)
 
 
 @shared_task(**EMAIL_TASK)
 def send_staff_crisis_email(report_id: int) -> None:
     """A "worried about this person" report that no moderator or owner can be told about
     (the only ones are the author or the reporter): site staff are asked to look."""
-    from types import SimpleNamespace
-
-    from supportgroup.accounts.models import User
-
-    from .models import Report
-
-    report = Report.objects.select_related("group").filter(pk=report_id).first()
-    if report is None or report.status != Report.Status.OPEN:
+    report = _open_report(report_id)
+    if report is None:
         return
-    group = report.group
+    staff = SimpleNamespace(display_name="site staff")
     for address in User.objects.filter(is_staff=True, is_active=True).values_list(
         "email", flat=True
     ):
-        build_email(
-            subject=f"A moderator alert on {settings.SITE_NAME}",
-            template="emails/moderation_alert",
-            context={
-                "membership": SimpleNamespace(display_name="site staff"),
-                "group": group,
-                "escalated": False,
-                "hours": group.escalate_after_hours,
-                "link": settings.SITE_URL + moderation.queue_url(group, report.item),
-            },
-            to=address,
-        ).send()
+        _send_alert(report, membership=staff, to=address)
 
 
 @shared_task(**EMAIL_TASK)
 def send_moderator_note_email(note_id: int) -> None:
     """Tell an author the moderators left them a private note (the note stays in the app)."""
-    from .models import ModeratorNote
-
     note = (
         ModeratorNote.objects.select_related("group", "recipient__user").filter(pk=note_id).first()
     )

@@ -23,7 +23,6 @@ import uuid
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -91,6 +90,29 @@ def _breaker_for(location: str) -> _Breaker:
         return _breakers.setdefault(location, _Breaker())
 
 
+def _routed(method: str):
+    """``method`` of Django's cache API and its async twin, both through ``_run`` (Redis, else memory).
+
+    The async one is not Django's default (the sync method on the thread every database
+    call of the process also waits for; see ``_arun``). Django's default ``aincr`` (which
+    ``adecr`` calls) would be a get then a set; this one is Redis' atomic INCR.
+    """
+
+    def sync(self, *args, **kwargs):
+        return self._run(method, *args, **kwargs)
+
+    async def asynchronous(self, *args, **kwargs):
+        return await self._arun(method, *args, **kwargs)
+
+    sync.__name__, asynchronous.__name__ = method, f"a{method}"
+    return sync, asynchronous
+
+
+# Their first argument may be a generator: it is read into a list or dict once, so that
+# the fallback still sees it after a failed try on Redis has consumed it.
+_MATERIALIZE = {"get_many": list, "delete_many": list, "set_many": dict}
+
+
 class FallbackRedisCache(RedisCache):
     """Django's RedisCache; on a connection or timeout error, a per-process memory cache instead."""
 
@@ -110,6 +132,8 @@ class FallbackRedisCache(RedisCache):
     # --- Routing --------------------------------------------------------------------------
 
     def _run(self, method: str, *args, **kwargs):
+        if method in _MATERIALIZE and args:
+            args = (_MATERIALIZE[method](args[0]), *args[1:])
         if not self._breaker.skipping():
             try:
                 result = getattr(super(), method)(*args, **kwargs)
@@ -131,77 +155,27 @@ class FallbackRedisCache(RedisCache):
 
     def check_redis(self) -> None:
         """A round trip to Redis itself, never to the fallback: raises while Redis is unreachable."""
-        key = f"healthz:{uuid.uuid4().hex}"
-        super().set(key, "1", timeout=10)
-        value = super().get(key)
-        super().delete(key)
-        if value != "1":
-            raise RuntimeError("Redis did not return what was stored")
+        round_trip(super())
 
-    # --- Sync API -------------------------------------------------------------------------
+    # --- The cache API: every operation, sync and async, goes through _run ----------------
 
-    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._run("add", key, value, timeout, version=version)
+    add, aadd = _routed("add")
+    get, aget = _routed("get")
+    set, aset = _routed("set")
+    touch, atouch = _routed("touch")
+    delete, adelete = _routed("delete")
+    has_key, ahas_key = _routed("has_key")
+    incr, aincr = _routed("incr")
+    get_many, aget_many = _routed("get_many")
+    set_many, aset_many = _routed("set_many")
+    delete_many, adelete_many = _routed("delete_many")
 
-    def get(self, key, default=None, version=None):
-        return self._run("get", key, default, version=version)
 
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._run("set", key, value, timeout, version=version)
-
-    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._run("touch", key, timeout, version=version)
-
-    def delete(self, key, version=None):
-        return self._run("delete", key, version=version)
-
-    def get_many(self, keys, version=None):
-        return self._run("get_many", list(keys), version=version)
-
-    def has_key(self, key, version=None):
-        return self._run("has_key", key, version=version)
-
-    def incr(self, key, delta=1, version=None):
-        return self._run("incr", key, delta, version=version)
-
-    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._run("set_many", dict(data), timeout, version=version)
-
-    def delete_many(self, keys, version=None):
-        return self._run("delete_many", list(keys), version=version)
-
-    # --- Async API (Django's defaults would run the sync methods on the shared thread) -----
-
-    async def aadd(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return await self._arun("add", key, value, timeout, version=version)
-
-    async def aget(self, key, default=None, version=None):
-        return await self._arun("get", key, default, version=version)
-
-    async def aset(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return await self._arun("set", key, value, timeout, version=version)
-
-    async def atouch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        return await self._arun("touch", key, timeout, version=version)
-
-    async def adelete(self, key, version=None):
-        return await self._arun("delete", key, version=version)
-
-    async def aget_many(self, keys, version=None):
-        return await self._arun("get_many", list(keys), version=version)
-
-    async def ahas_key(self, key, version=None):
-        return await self._arun("has_key", key, version=version)
-
-    async def aincr(self, key, delta=1, version=None):
-        # Django's default aincr is a get then a set; this is Redis' atomic INCR.
-        return await self._arun("incr", key, delta, version=version)
-
-    async def adecr(self, key, delta=1, version=None):
-        return await self._arun("incr", key, -delta, version=version)
-
-    async def aset_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        return await self._arun("set_many", dict(data), timeout, version=version)
-
-    async def adelete_many(self, keys, version=None):
-        return await self._arun("delete_many", list(keys), version=version)
+def round_trip(cache) -> None:
+    """Store, read back and delete a throwaway key: raises unless ``cache`` really answered."""
+    key = f"healthz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=10)
+    value = cache.get(key)
+    cache.delete(key)
+    if value != "1":
+        raise RuntimeError("the cache did not return what was stored")

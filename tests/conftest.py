@@ -45,6 +45,20 @@ def redis_channel_layer(settings, redis_url):
     return settings.CHANNEL_LAYERS
 
 
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def layer(request):
+    """Runs a socket test twice: on the in-memory channel layer and on real Redis."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_channel_layer")
+    return request.param
+
+
+@pytest.fixture
+def real_env(redis_url):
+    """The environment of a server process (``tests.services.asgi_server``) on the test's Redis."""
+    return {"TEST_USE_REAL_SERVICES": "1", "REDIS_URL": redis_url}
+
+
 @pytest.fixture
 def user(db):
     return UserFactory()

@@ -16,6 +16,8 @@ from django.test import Client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+NOT_EVENTS = {"journeys.hello", "journeys.pong"}  # they carry the newest number, not an event
+
 
 def session_cookie(user) -> str:
     client = Client()
@@ -99,16 +101,10 @@ class Watcher:
                     self.last_seq = seq
                     self.applied.append(event)
             self.last_seq = max(self.last_seq, msg["seq"])
-        elif (
-            isinstance(msg.get("seq"), int)
-            and msg["type"]
-            not in {
-                "journeys.hello",
-                "journeys.pong",
-            }
-            and msg["seq"] > self.last_seq
-        ):
-            self.early.setdefault(msg["seq"], msg)
+        else:
+            seq = msg.get("seq")
+            if msg["type"] not in NOT_EVENTS and isinstance(seq, int) and seq > self.last_seq:
+                self.early.setdefault(seq, msg)
         while self.last_seq + 1 in self.early:
             self.last_seq += 1
             self.applied.append(self.early.pop(self.last_seq))

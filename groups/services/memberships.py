@@ -47,13 +47,6 @@ def is_banned(*, user, group: Group) -> bool:
     return Ban.objects.filter(group=group, email_hash__in=_user_email_hashes(user)).exists()
 
 
-def _end_live_session(membership: Membership) -> None:
-    """Open sockets of this membership close as soon as the change commits."""
-    realtime.broadcast(
-        realtime.group_name("membership", membership.pk), {"type": "groups.membership_ended"}
-    )
-
-
 def _transition(
     membership: Membership, status: str, *, by, action: AuditAction, reason: str = ""
 ) -> Membership:
@@ -65,6 +58,30 @@ def _transition(
     audit_record(group=membership.group, actor=by, action=action, target=membership, reason=reason)
     permissions.forget_membership(membership.group)
     return membership
+
+
+def _end(
+    membership: Membership, status: str, *, by, action: AuditAction, reason: str = ""
+) -> Membership:
+    """Leave, removal or ban: the membership ends, and its open sockets close once that commits."""
+    realtime.broadcast(
+        realtime.group_name("membership", membership.pk), {"type": "groups.membership_ended"}
+    )
+    return _transition(membership, status, by=by, action=action, reason=reason)
+
+
+def _delete_request(membership: Membership, *, by, action: AuditAction) -> None:
+    """A declined or withdrawn request goes; its audit entry, written first, keeps its id and label."""
+    audit_record(group=membership.group, actor=by, action=action, target=membership)
+    membership.delete()
+    permissions.forget_membership(membership.group)
+
+
+def _allow_decide(membership: Membership, by) -> None:
+    """Approving or declining: a moderator, on a request nobody has handled yet."""
+    permissions.allow_moderate(by, membership.group)
+    if membership.status != Membership.Status.PENDING:
+        raise ValidationError("This request has already been handled.")
 
 
 def _other_active_owners(membership: Membership) -> bool:
@@ -155,9 +172,7 @@ def membership_join(
 
 @transaction.atomic
 def membership_approve(*, membership: Membership, by) -> Membership:
-    permissions.allow_moderate(by, membership.group)
-    if membership.status != Membership.Status.PENDING:
-        raise ValidationError("This request has already been handled.")
+    _allow_decide(membership, by)
     from ..tasks import send_request_approved_email
 
     _transition(membership, Membership.Status.ACTIVE, by=by, action=AuditAction.REQUEST_APPROVED)
@@ -168,15 +183,8 @@ def membership_approve(*, membership: Membership, by) -> Membership:
 @transaction.atomic
 def membership_decline(*, membership: Membership, by) -> None:
     """A declined request is deleted, so the person may ask again later."""
-    permissions.allow_moderate(by, membership.group)
-    if membership.status != Membership.Status.PENDING:
-        raise ValidationError("This request has already been handled.")
-    # Written before the delete: the entry keeps the request's id and label.
-    audit_record(
-        group=membership.group, actor=by, action=AuditAction.REQUEST_DECLINED, target=membership
-    )
-    membership.delete()
-    permissions.forget_membership(membership.group)
+    _allow_decide(membership, by)
+    _delete_request(membership, by=by, action=AuditAction.REQUEST_DECLINED)
 
 
 @transaction.atomic
@@ -188,21 +196,13 @@ def membership_leave(*, membership: Membership) -> Membership:
             "You are the group's only owner. Make someone else an owner before you leave."
         )
     if membership.status == Membership.Status.PENDING:
-        audit_record(
-            group=group,
-            actor=membership.user,
-            action=AuditAction.REQUEST_WITHDRAWN,
-            target=membership,
-        )
-        membership.delete()
-        permissions.forget_membership(membership.group)
+        _delete_request(membership, by=membership.user, action=AuditAction.REQUEST_WITHDRAWN)
         return membership
     membership.role = (
         Membership.Role.MEMBER if membership.role == Membership.Role.OWNER else membership.role
     )
     membership.save(update_fields=["role"])
-    _end_live_session(membership)
-    return _transition(
+    return _end(
         membership, Membership.Status.REMOVED, by=membership.user, action=AuditAction.MEMBER_LEFT
     )
 

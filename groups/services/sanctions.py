@@ -7,15 +7,14 @@ from django.utils import timezone
 
 from .. import permissions
 from ..models import AuditAction, Ban, Invitation, Membership
-from .memberships import _end_live_session, _transition, _user_email_hashes
+from .memberships import _end, _user_email_hashes
 
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, by, reason: str = "") -> Membership:
     """``reason``: the moderator's optional short note, kept in the audit trail only."""
     permissions.allow_sanction(by, membership.group, membership)
-    _end_live_session(membership)
-    return _transition(
+    return _end(
         membership,
         Membership.Status.REMOVED,
         by=by,
@@ -37,11 +36,6 @@ def membership_ban(*, membership: Membership, by, reason: str = "") -> Membershi
     Invitation.objects.filter(group=membership.group, email__iexact=membership.user.email).update(
         revoked_at=timezone.now()
     )
-    _end_live_session(membership)
-    return _transition(
-        membership,
-        Membership.Status.BANNED,
-        by=by,
-        action=AuditAction.MEMBER_BANNED,
-        reason=reason,
+    return _end(
+        membership, Membership.Status.BANNED, by=by, action=AuditAction.MEMBER_BANNED, reason=reason
     )

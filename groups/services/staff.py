@@ -71,10 +71,9 @@ def staff_report_create(
             )
         if target.user_id == reporter.pk:
             raise ValidationError("You can't report yourself.")
-    existing = StaffReport.objects.filter(
+    if StaffReport.objects.filter(
         reporter=reporter, group=group, target_membership=target, status=StaffReport.Status.OPEN
-    ).first()
-    if existing is not None:
+    ).exists():
         raise ValidationError(REPORT_DUPLICATE, code="duplicate")
     return StaffReport.objects.create(
         reporter=reporter, group=group, target_membership=target, reason=reason, note=note

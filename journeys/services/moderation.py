@@ -31,7 +31,7 @@ from django.utils import dateformat, timezone
 from groups import permissions as group_permissions
 from groups import services as group_services
 from groups.models import AuditAction, Group, Membership
-from journeys import live, permissions
+from journeys import live, permissions, selectors
 from journeys.models import (
     LiveAudience,
     ModeratorNote,
@@ -112,10 +112,15 @@ def reasons_for(item: Item) -> list[tuple[str, str]]:
     ]
 
 
+def _typed(text: str) -> str:
+    """What a person typed, as stored: no NUL (PostgreSQL refuses it), Unix line ends."""
+    return (text or "").replace("\x00", "").replace("\r\n", "\n").strip()
+
+
 def _clean_report(item: Item, reason: str, note: str) -> str:
     if reason not in dict(reasons_for(item)):
         raise ValidationError({"reason": "Please choose one of the reasons."})
-    note = (note or "").replace("\x00", "").replace("\r\n", "\n").strip()
+    note = _typed(note)
     if len(note) > NOTE_MAX:
         raise ValidationError(
             {"note": f"Please keep the note to {NOTE_MAX} characters or fewer ({len(note):,} now)."}
@@ -206,8 +211,7 @@ def _hide_if_reported_enough(item: Item, *, group: Group) -> bool:
     )
     if reporters < group.report_threshold:
         return False
-    item.hidden_at, item.hidden_by, item.hidden_reason = timezone.now(), None, ""
-    item.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    _set_hidden(item, at=timezone.now())
     group_services.audit_record(
         group=group,
         actor=None,
@@ -215,10 +219,7 @@ def _hide_if_reported_enough(item: Item, *, group: Group) -> bool:
         target=item,
         data={"reporters": reporters},
     )
-    if isinstance(item, Reflection):
-        live.reflection_hidden(item)  # last: the group's number stays locked until the commit
-    else:
-        live.reply_changed(item)
+    _announce_hidden(item)  # last: the group's number stays locked until the commit
     return True
 
 
@@ -284,9 +285,24 @@ def _audit(by: Membership, action: str, target, reason: str = "", data: dict | N
     )
 
 
-def _unhide(item: Item) -> None:
-    item.hidden_at, item.hidden_by, item.hidden_reason = None, None, ""
+def _set_hidden(item: Item, *, at: datetime | None, by=None, reason: str = "") -> None:
+    """Hide ``item`` (``by`` a moderator, or by reports when None), or show it (``at=None``)."""
+    item.hidden_at, item.hidden_by, item.hidden_reason = at, by, reason
     item.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+
+
+def _announce_hidden(item: Item) -> None:
+    if isinstance(item, Reflection):
+        live.reflection_hidden(item)
+    else:
+        live.reply_changed(item)
+
+
+def _announce_restored(item: Item) -> None:
+    if isinstance(item, Reflection):
+        live.reflection_restored(item)
+    else:
+        live.reply_changed(item)
 
 
 @transaction.atomic
@@ -298,14 +314,12 @@ def reports_dismiss(*, by: Membership, item: Item, reason: str = "") -> int:
         raise ValidationError("There are no open reports about this post.")
     restored = bool(item.hidden_at) and item.hidden_by_id is None
     if restored:
-        _unhide(item)
+        _set_hidden(item, at=None)
     _audit(
         by, AuditAction.REPORTS_DISMISSED, item, reason, {"reports": closed, "restored": restored}
     )
-    if restored and isinstance(item, Reflection):
-        live.reflection_restored(item)
-    elif restored:
-        live.reply_changed(item)
+    if restored:
+        _announce_restored(item)
     _announce_open_reports(by.group_id)
     return closed
 
@@ -316,18 +330,14 @@ def item_hide(*, by: Membership, item: Item, reason: str = "") -> Item:
     item = _moderating(by, item, permissions.allow_hide)
     reason = _clean_reason(reason)
     was_hidden = bool(item.hidden_at)
-    item.hidden_at = item.hidden_at or timezone.now()
-    item.hidden_by, item.hidden_reason = by.user, reason
-    item.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    _set_hidden(item, at=item.hidden_at or timezone.now(), by=by.user, reason=reason)
     _close_reports(item, by=by, status=Report.Status.ACTIONED)
     _audit(by, AuditAction.POST_HIDDEN, item, reason)
-    if isinstance(item, Reflection):
-        if was_hidden:  # members lost it already; moderators and the author see the new mark
-            live.reflection_edited(item, was=LiveAudience.MODERATORS)
-        else:
-            live.reflection_hidden(item)
-    elif not was_hidden:
-        live.reply_changed(item)
+    if not was_hidden:
+        _announce_hidden(item)
+    elif isinstance(item, Reflection):
+        # Members lost it already; moderators and the author see the new mark.
+        live.reflection_edited(item, was=LiveAudience.MODERATORS)
     _announce_open_reports(by.group_id)
     return item
 
@@ -336,13 +346,10 @@ def item_hide(*, by: Membership, item: Item, reason: str = "") -> Item:
 def item_restore(*, by: Membership, item: Item, reason: str = "") -> Item:
     """Members see it again (live). Open reports about it are dismissed."""
     item = _moderating(by, item, permissions.allow_restore)
-    _unhide(item)
+    _set_hidden(item, at=None)
     _close_reports(item, by=by, status=Report.Status.DISMISSED)
     _audit(by, AuditAction.POST_RESTORED, item, reason)
-    if isinstance(item, Reflection):
-        live.reflection_restored(item)
-    else:
-        live.reply_changed(item)
+    _announce_restored(item)
     _announce_open_reports(by.group_id)
     return item
 
@@ -367,7 +374,7 @@ def note_send(*, by: Membership, item: Item, body: str, reason: str = "") -> Mod
     from journeys.tasks import send_moderator_note_email
 
     item = _moderating(by, item)
-    text = (body or "").replace("\x00", "").replace("\r\n", "\n").strip()
+    text = _typed(body)
     if not text:
         raise ValidationError({"body": "The note is empty. Write a few kind, clear words."})
     if len(text) > MESSAGE_MAX:
@@ -435,22 +442,17 @@ def author_remove(*, by: Membership, item: Item, reason: str = "", ban: bool = F
 # --- Posting while suspended ---------------------------------------------------------------
 
 
-def suspended_until(*, member: Membership, now: datetime | None = None) -> datetime | None:
-    now = now or timezone.now()
-    return (
-        PostingSuspension.objects.filter(membership=member, until__gt=now)
-        .order_by("-until")
-        .values_list("until", flat=True)
-        .first()
-    )
-
-
 def check_not_suspended(*, member: Membership) -> None:
     """Refuse a new reflection or reply while the member's posting is suspended.
 
     A ValidationError, so the form comes back with everything they wrote.
     """
-    until = suspended_until(member=member)
+    until = (
+        PostingSuspension.objects.filter(membership=member, until__gt=timezone.now())
+        .order_by("-until")
+        .values_list("until", flat=True)
+        .first()
+    )
     if until is None:
         return
     zone = ZoneInfo(getattr(member.user, "time_zone", "") or "UTC")
@@ -466,10 +468,6 @@ def check_not_suspended(*, member: Membership) -> None:
 # --- Live: the open report count, crisis alerts ------------------------------------------------
 
 
-def open_report_count(*, group_id: int) -> int:
-    return Report.objects.open().filter(group_id=group_id).count()
-
-
 def _announce_open_reports(group_id: int) -> None:
     """After the commit: the group's open report count to its moderators, on group pages
     (``moderators.<id>``) and on any other page (each moderator's ``user.<id>``)."""
@@ -478,7 +476,7 @@ def _announce_open_reports(group_id: int) -> None:
         message = {
             "type": OPEN_REPORTS,
             "group_id": group_id,
-            "count": open_report_count(group_id=group_id),
+            "count": selectors.open_report_count(group_id=group_id),
         }
         pushes = [(live.channel_for_moderators(group_id), message)]
         users = Membership.objects.moderators().filter(group_id=group_id)

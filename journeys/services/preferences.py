@@ -13,8 +13,6 @@ from journeys.emails import UNSUBSCRIBE_FIELDS
 from journeys.models import DigestFrequency, EmailPreferences
 from supportgroup.accounts.models import User
 
-PREFERENCE_FIELDS = EmailPreferences.FIELDS
-
 
 @transaction.atomic
 def preferences_save(*, user, paused: bool, memberships: list[tuple[Membership, dict]]) -> None:
@@ -24,7 +22,7 @@ def preferences_save(*, user, paused: bool, memberships: list[tuple[Membership, 
         if membership.user_id != user.pk:
             continue
         EmailPreferences.objects.update_or_create(
-            membership=membership, defaults={name: data[name] for name in PREFERENCE_FIELDS}
+            membership=membership, defaults={name: data[name] for name in EmailPreferences.FIELDS}
         )
 
 

@@ -4,7 +4,7 @@ from django import template
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from journeys import permissions
+from journeys import permissions, selectors
 from journeys.models import Reply
 from supportgroup.text import render_plain
 
@@ -91,16 +91,12 @@ def get_item(mapping, key):
 @register.simple_tag
 def open_report_count(group) -> int:
     """``{% open_report_count group as n %}``: the badge of the moderators' nav (one query)."""
-    from journeys.services.moderation import open_report_count as count
-
-    return count(group_id=group.pk)
+    return selectors.open_report_count(group_id=group.pk)
 
 
 @register.simple_tag
 def moderator_notes_about(viewer, reflection):
     """The notes the moderators left ``viewer`` about this reflection or its replies."""
-    from journeys import selectors
-
     if getattr(viewer, "pk", None) is None:
         return []
     return list(selectors.moderator_notes(membership=viewer, about=reflection))

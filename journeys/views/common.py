@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 
 from groups import permissions
@@ -10,14 +11,32 @@ from groups.models import Group, Membership
 from ..models import WeeklyTheme
 
 
+def _viewer(request, group: Group) -> Membership:
+    """The viewer's membership, read once for the request (services trust it)."""
+    membership = permissions.membership_for(request.user, group)
+    membership.group, membership.user = group, request.user  # already in hand: no re-read
+    return membership
+
+
 def member_context(request, slug: str) -> tuple[Group, Membership]:
-    """The group and the viewer's membership, read once for the request (services trust it)."""
+    """The group and the viewer's membership, for its active members."""
     group = get_object_or_404(Group, slug=slug)
     permissions.allow_see_group(request.user, group)
     permissions.allow_view_content(request.user, group)
-    membership = permissions.membership_for(request.user, group)
-    membership.group, membership.user = group, request.user  # already in hand: no re-read
-    return group, membership
+    return group, _viewer(request, group)
+
+
+def moderated_group(request, slug: str) -> Group:
+    group = get_object_or_404(Group, slug=slug)
+    permissions.allow_see_group(request.user, group)
+    permissions.allow_moderate(request.user, group)
+    return group
+
+
+def moderator_context(request, slug: str) -> tuple[Group, Membership]:
+    """The group and the viewer's membership, for its moderators."""
+    group = moderated_group(request, slug)
+    return group, _viewer(request, group)
 
 
 def theme_or_404(group: Group, theme_id: int, *, published_only: bool = True) -> WeeklyTheme:
@@ -27,8 +46,6 @@ def theme_or_404(group: Group, theme_id: int, *, published_only: bool = True) ->
     return get_object_or_404(qs, pk=theme_id)
 
 
-def moderated_group(request, slug: str) -> Group:
-    group = get_object_or_404(Group, slug=slug)
-    permissions.allow_see_group(request.user, group)
-    permissions.allow_moderate(request.user, group)
-    return group
+def refusal_message(exc: ValidationError | PermissionDenied) -> str:
+    """What a service's refusal says, as one line for ``messages``."""
+    return " ".join(getattr(exc, "messages", None) or [str(exc)])

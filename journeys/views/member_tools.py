@@ -17,7 +17,7 @@ from .. import selectors
 from ..forms import CollapsedTopicsForm, QuietMemberForm
 from ..models import FeedPreferences
 from ..services import member_tools
-from .common import member_context
+from .common import member_context, refusal_message
 
 
 @login_required
@@ -99,7 +99,7 @@ def quiet_member(request, slug: str):
         else:
             raise ValidationError("Please choose someone to mute from one of their posts.")
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, refusal_message(exc))
     else:
         messages.success(request, _done(action, name))
     target = data["next"] or ""

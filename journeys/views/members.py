@@ -27,7 +27,7 @@ from ..forms import (
 )
 from ..models import Encouragement, Reflection
 from ..services import reflections as reflection_services
-from .common import member_context, theme_or_404
+from .common import member_context, refusal_message, theme_or_404
 
 
 def _before(request) -> int | None:
@@ -222,10 +222,8 @@ def encourage(request, slug: str, reflection_id: int):
                 kind=form.cleaned_data["kind"],
                 client_id=form.cleaned_data["client_id"],
             )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        except PermissionDenied as exc:  # e.g. the author blocked this member
-            messages.error(request, str(exc))
+        except (ValidationError, PermissionDenied) as exc:  # e.g. the author blocked this member
+            messages.error(request, refusal_message(exc))
     target = request.POST.get("next", "")
     if not target.startswith(f"/groups/{slug}/"):
         target = reverse("journeys:reflection", args=[slug, reflection.pk])

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from groups import permissions as group_permissions
-from groups.models import Group, Membership
+from groups.models import Group
 from groups.views import add_errors, group_context
 from supportgroup.confirm import confirmation_page, confirmed
 
@@ -23,7 +23,7 @@ from .. import permissions, selectors
 from ..forms import ModerationActionForm, ReportForm
 from ..models import Reflection, Reply
 from ..services import moderation
-from .common import member_context, moderated_group
+from .common import member_context, moderator_context, refusal_message
 
 Item = Reflection | Reply
 
@@ -115,7 +115,7 @@ def ask_another_look(request, slug: str, kind: str, item_id: int):
     try:
         _, new = moderation.review_request(member=membership, item=item)
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, refusal_message(exc))
     else:
         messages.success(
             request,
@@ -139,16 +139,9 @@ def moderator_notes(request, slug: str):
 # --- The review queue (moderators) ----------------------------------------------------------
 
 
-def _moderator(request, slug: str) -> tuple[Group, Membership]:
-    group = moderated_group(request, slug)
-    membership = group_permissions.membership_for(request.user, group)
-    membership.group, membership.user = group, request.user  # read once for the request
-    return group, membership
-
-
 @login_required
 def queue(request, slug: str):
-    group, membership = _moderator(request, slug)
+    group, membership = moderator_context(request, slug)
     # A moderator's own posts are for the others to review: not even the reasons or notes.
     entries = [
         e
@@ -187,15 +180,21 @@ DONE = {
     "ban": "The author has been banned from the group.",
 }
 # Asked first (with confirm.js, or on a page of its own without JavaScript).
-QUESTIONS = {
-    "delete": ("Delete this post for good?", "It disappears for everyone. This cannot be undone."),
+QUESTIONS = {  # (title, explanation, the button that says yes)
+    "delete": (
+        "Delete this post for good?",
+        "It disappears for everyone. This cannot be undone.",
+        "Delete this post",
+    ),
     "remove": (
         "Remove the author from the group?",
         "They will no longer see the group's reflections or be able to post.",
+        "Remove the author from the group",
     ),
     "ban": (
         "Ban the author?",
         "They will be removed and will not be able to come back by any path.",
+        "Ban the author",
     ),
 }
 
@@ -203,7 +202,7 @@ QUESTIONS = {
 @login_required
 @require_POST
 def queue_action(request, slug: str, kind: str, item_id: int, action: str):
-    group, membership = _moderator(request, slug)
+    group, membership = moderator_context(request, slug)
     if action not in DONE:
         raise Http404("No such action.")
     item = _item_or_404(group, kind, item_id)
@@ -211,12 +210,12 @@ def queue_action(request, slug: str, kind: str, item_id: int, action: str):
     if not back.startswith(f"/groups/{slug}/"):
         back = reverse("journeys:moderation", args=[slug])
     if action in QUESTIONS and not confirmed(request):
-        title, explanation = QUESTIONS[action]
+        title, explanation, confirm_label = QUESTIONS[action]
         return confirmation_page(
             request,
             title=title,
             explanation=explanation,
-            confirm_label=title.rstrip("?").replace(" for good", ""),
+            confirm_label=confirm_label,
             cancel_url=back,
             group=group,
         )
@@ -239,10 +238,8 @@ def queue_action(request, slug: str, kind: str, item_id: int, action: str):
             moderation.posting_suspend(**common, days=data.get("days") or 0)
         else:
             moderation.author_remove(**common, ban=action == "ban")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except PermissionDenied as exc:
-        messages.error(request, str(exc) or "You can't do that here.")
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, refusal_message(exc) or "You can't do that here.")
     else:
         messages.success(request, DONE[action])
     return redirect(back)

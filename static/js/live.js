@@ -140,6 +140,12 @@ function start(root) {
     if (mineKind) el.querySelector(`button[data-kind="${mineKind}"]`)?.setAttribute("aria-pressed", on ? "true" : "false");
   }
 
+  function setReplyCount(reflectionId, n) {
+    document.querySelectorAll(`#reflection-${reflectionId} .reflection-links a:first-child`).forEach((a) => {
+      a.textContent = n ? `${n} repl${n === 1 ? "y" : "ies"}` : "Reply";
+    });
+  }
+
   function formMessage(form, text) {
     let box = form.querySelector("[data-live-error]");
     if (!box) {
@@ -233,15 +239,10 @@ function start(root) {
       case "journeys.reflection_hidden": document.getElementById(`reflection-${msg.id}`)?.remove(); break;
       case "journeys.encouragement_added":
       case "journeys.encouragement_removed": setCounts(msg.reflection_id, msg.counts); break;
-      case "journeys.reply_removed": {
+      case "journeys.reply_removed":
         document.getElementById(`reply-${msg.id}`)?.remove();
-        if (typeof msg.reply_count === "number") {
-          document.querySelectorAll(`#reflection-${msg.reflection_id} .reflection-links a:first-child`).forEach((a) => {
-            a.textContent = msg.reply_count ? `${msg.reply_count} repl${msg.reply_count === 1 ? "y" : "ies"}` : "Reply";
-          });
-        }
+        if (typeof msg.reply_count === "number") setReplyCount(msg.reflection_id, msg.reply_count);
         break;
-      }
       case "journeys.reply_created": {
         const list = document.querySelector(`[data-replies-for="${msg.reflection_id}"]`);
         if (list && !document.getElementById(`reply-${msg.id}`)) {
@@ -249,9 +250,7 @@ function start(root) {
           list.append(quiet(fragment(msg.html), msg));
           announce("A new reply.");
         }
-        document.querySelectorAll(`#reflection-${msg.reflection_id} .reflection-links a:first-child`).forEach((a) => {
-          a.textContent = `${msg.reply_count} repl${msg.reply_count === 1 ? "y" : "ies"}`;
-        });
+        setReplyCount(msg.reflection_id, msg.reply_count);
         break;
       }
       case "journeys.theme_published": {
@@ -378,7 +377,7 @@ function start(root) {
       const now = Date.now();
       if (now - typingSent > 3000) { typingSent = now; send({ type: "typing", on: true, ...(themeId ? { theme_id: themeId } : {}) }); }
       clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => { typingSent = 0; send({ type: "typing", on: false }); }, 5000);
+      idleTimer = setTimeout(stopTyping, 5000);
     });
   });
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.test import Client
 
 from tests.services import asgi_server, missing
 
@@ -44,6 +45,26 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": PHONE}
+
+
+@pytest.fixture
+def logged_in_page(browser):
+    """``logged_in_page(base, user)``: a new phone-sized page, in a context of its own,
+    signed in as ``user`` on the server at ``base``. ``init_script`` runs before every
+    page script; other keywords go to the context (``java_script_enabled=False``)."""
+
+    def open_page(base: str, user, *, init_script: str = "", **context_args):
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(viewport=PHONE, **context_args)
+        context.add_cookies(
+            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}]
+        )
+        if init_script:
+            context.add_init_script(init_script)
+        return context.new_page()
+
+    return open_page
 
 
 @pytest.fixture

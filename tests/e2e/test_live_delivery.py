@@ -11,8 +11,7 @@ import threading
 import time
 
 import pytest
-from django.test import Client
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from journeys.models import Reflection
 from journeys.services import reflections as svc
@@ -21,8 +20,7 @@ from tests.live_client import next_of, post_reflection, session_cookie, ws_conne
 from tests.proxy import CuttableProxy
 from tests.services import asgi_server
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-PHONE = {"width": 390, "height": 844}
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 # Every event live.js applies, in order, as the page saw it.
 RECORD_APPLIED = """
@@ -32,22 +30,6 @@ document.addEventListener("live:applied", (e) => window.__applied.push(e.detail)
 """
 
 
-@pytest.fixture
-def real_env(redis_url, transactional_db):
-    return {"TEST_USE_REAL_SERVICES": "1", "REDIS_URL": redis_url}
-
-
-def _page(browser: Browser, base: str, user):
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=PHONE)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}]
-    )
-    context.add_init_script(RECORD_APPLIED)
-    return context.new_page()
-
-
 def _feed_ids(page) -> list[int]:
     return page.eval_on_selector_all(
         "#feed-items > [data-reflection]", "els => els.map(e => Number(e.dataset.reflection))"
@@ -55,7 +37,7 @@ def _feed_ids(page) -> list[int]:
 
 
 def test_concurrent_writers_and_a_cut_connection_end_with_exactly_what_the_member_may_see(
-    browser: Browser, real_env
+    logged_in_page, real_env
 ):
     group = GroupFactory()
     MembershipFactory(group=group, role="owner")
@@ -71,7 +53,7 @@ def test_concurrent_writers_and_a_cut_connection_end_with_exactly_what_the_membe
         proxy = CuttableProxy(int(server_b.rsplit(":", 1)[1]))
         via_proxy = f"http://127.0.0.1:{proxy.port}"
         try:
-            page = _page(browser, via_proxy, cleo.user)
+            page = logged_in_page(via_proxy, cleo.user, init_script=RECORD_APPLIED)
             page.goto(f"{via_proxy}/groups/{group.slug}/themes/{theme.pk}/")
             expect(page.locator("[data-live-status]")).to_have_text("Live")
             page_id = page.evaluate("window.__pageId")
@@ -130,14 +112,14 @@ def test_concurrent_writers_and_a_cut_connection_end_with_exactly_what_the_membe
             proxy.close()
 
 
-def test_a_push_that_never_arrives_is_caught_up_within_30_seconds(browser: Browser, real_env):
+def test_a_push_that_never_arrives_is_caught_up_within_30_seconds(logged_in_page, real_env):
     group = GroupFactory()
     MembershipFactory(group=group, role="owner")
     alma = MembershipFactory(group=group, display_name="Alma")
     bea = MembershipFactory(group=group, display_name="Bea")
     theme = WeeklyThemeFactory(group=group)
     with asgi_server(extra_env=real_env) as (server, _):
-        page = _page(browser, server, bea.user)
+        page = logged_in_page(server, bea.user, init_script=RECORD_APPLIED)
         page.goto(f"{server}/groups/{group.slug}/themes/{theme.pk}/")
         expect(page.locator("[data-live-status]")).to_have_text("Live")
         page_id = page.evaluate("window.__pageId")

@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from tests.factories import GroupFactory, MembershipFactory, WeeklyThemeFactory
 from tests.proxy import CuttableProxy
 from tests.services import asgi_server
-
-PHONE = {"width": 390, "height": 844}
-
-
-def _logged_in_page(browser: Browser, base: str, user):
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=PHONE)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}]
-    )
-    return context.new_page()
 
 
 @pytest.fixture
@@ -29,7 +16,7 @@ def server(transactional_db):
         yield url
 
 
-def test_two_members_live(browser: Browser, server: str):
+def test_two_members_live(logged_in_page, server: str):
     group = GroupFactory()
     MembershipFactory(group=group, role="owner")
     alma = MembershipFactory(group=group, display_name="Alma")
@@ -39,8 +26,8 @@ def test_two_members_live(browser: Browser, server: str):
     proxy = CuttableProxy(port)
     via_proxy = f"http://127.0.0.1:{proxy.port}"
     try:
-        page_a = _logged_in_page(browser, server, alma.user)
-        page_b = _logged_in_page(browser, via_proxy, bea.user)
+        page_a = logged_in_page(server, alma.user)
+        page_b = logged_in_page(via_proxy, bea.user)
         url = f"/groups/{group.slug}/themes/{theme.pk}/"
         page_a.goto(server + url)
         page_b.goto(via_proxy + url)
@@ -84,35 +71,29 @@ def test_two_members_live(browser: Browser, server: str):
         proxy.close()
 
 
-def test_without_javascript_the_forms_still_work(browser: Browser, server: str):
+def test_without_javascript_the_forms_still_work(logged_in_page, server: str):
     group = GroupFactory()
     MembershipFactory(group=group, role="owner")
     alma = MembershipFactory(group=group, display_name="Alma")
     theme = WeeklyThemeFactory(group=group)
-    client = Client()
-    client.force_login(alma.user)
-    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server}]
-    )
-    page = context.new_page()
+    page = logged_in_page(server, alma.user, java_script_enabled=False)
     page.goto(f"{server}/groups/{group.slug}/themes/{theme.pk}/")
     page.get_by_label("Your reflection").fill("Posted with a plain form.")
     page.get_by_role("button", name="Share").click()
     expect(
         page.locator("#feed-items .reflection", has_text="Posted with a plain form.")
     ).to_have_count(1)
-    context.close()
+    page.context.close()
 
 
-def test_long_links_stay_on_the_phone_screen_and_deleting_asks_first(browser: Browser, server: str):
+def test_long_links_stay_on_the_phone_screen_and_deleting_asks_first(logged_in_page, server: str):
     from journeys.models import Reflection
 
     group = GroupFactory()
     MembershipFactory(group=group, role="owner")
     alma = MembershipFactory(group=group, display_name="A" * 40)
     theme = WeeklyThemeFactory(group=group)
-    page = _logged_in_page(browser, server, alma.user)
+    page = logged_in_page(server, alma.user)
     page.goto(f"{server}/groups/{group.slug}/themes/{theme.pk}/")
     page.get_by_label("Your reflection").fill(
         "See https://example.org/" + "very-long-path-segment" * 8

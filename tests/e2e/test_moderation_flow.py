@@ -8,34 +8,16 @@ loses it, and the author's open page keeps it, marked hidden, also without a rel
 from __future__ import annotations
 
 import pytest
-from django.test import Client
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from journeys.models import Reflection, Report
 from journeys.services import reflections as svc
 from tests.factories import GroupFactory, MembershipFactory, WeeklyThemeFactory
 from tests.services import asgi_server
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-PHONE = {"width": 390, "height": 844}
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 # A page that reloads gets a new id: the checks below prove nothing was reloaded.
 MARK_PAGE = "window.__pageId = Math.random();"
-
-
-@pytest.fixture
-def real_env(redis_url, transactional_db):
-    return {"TEST_USE_REAL_SERVICES": "1", "REDIS_URL": redis_url}
-
-
-def _page(browser: Browser, base: str, user):
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=PHONE)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}]
-    )
-    context.add_init_script(MARK_PAGE)
-    return context.new_page()
 
 
 def _open_live(page, url: str) -> float:
@@ -45,7 +27,7 @@ def _open_live(page, url: str) -> float:
 
 
 def test_a_report_reaches_the_moderator_live_and_hiding_it_reaches_the_members_live(
-    browser: Browser, real_env
+    logged_in_page, real_env
 ):
     group = GroupFactory()
     assert group.report_threshold == 3  # one report alone does not hide anything
@@ -64,7 +46,7 @@ def test_a_report_reaches_the_moderator_live_and_hiding_it_reaches_the_members_l
         theme_url = f"{server}/groups/{group.slug}/themes/{theme.pk}/"
 
         # The moderator's group home is open and live: no open reports yet.
-        mod_page = _page(browser, server, moderator.user)
+        mod_page = logged_in_page(server, moderator.user, init_script=MARK_PAGE)
         mod_id = _open_live(mod_page, f"{server}/groups/{group.slug}/")
         badge = mod_page.locator("[data-open-reports]")
         expect(badge).to_have_count(1)
@@ -72,16 +54,16 @@ def test_a_report_reaches_the_moderator_live_and_hiding_it_reaches_the_members_l
         expect(badge).to_be_hidden()  # a "0" badge is not drawn
 
         # Cleo and Alma have the week open, live, with Alma's reflection on it.
-        cleo_page = _page(browser, server, cleo.user)
+        cleo_page = logged_in_page(server, cleo.user, init_script=MARK_PAGE)
         cleo_id = _open_live(cleo_page, theme_url)
         expect(cleo_page.locator(post)).to_have_count(1)
-        alma_page = _page(browser, server, alma.user)
+        alma_page = logged_in_page(server, alma.user, init_script=MARK_PAGE)
         alma_id = _open_live(alma_page, theme_url)
         expect(alma_page.locator(post)).to_have_count(1)
         expect(alma_page.locator(f"{post} .tag-hidden")).to_have_count(0)
 
         # Bea reports it from her own phone.
-        bea_page = _page(browser, server, bea.user)
+        bea_page = logged_in_page(server, bea.user, init_script=MARK_PAGE)
         bea_page.goto(theme_url)
         bea_page.locator(post).get_by_role("link", name="Report").click()
         expect(bea_page.get_by_role("heading", name="Tell the moderators")).to_be_visible()

@@ -9,14 +9,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from journeys.models import Reflection
 from tests.factories import GroupFactory, MembershipFactory, ReflectionFactory, WeeklyThemeFactory
 from tests.services import asgi_server
 
-PHONE = {"width": 390, "height": 844}
 NEUTRAL = "/healthz"
 
 
@@ -35,16 +33,6 @@ def circle():
     return group, alma, theme
 
 
-def _logged_in(browser: Browser, base: str, user, **context_args) -> Page:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=PHONE, **context_args)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}]
-    )
-    return context.new_page()
-
-
 def _open_group(page: Page, server: str, group) -> str:
     """Home first, then the group: Back from the neutral page must land on home, not the group."""
     page.goto(f"{server}/")
@@ -61,9 +49,9 @@ def _left_for_good(page: Page, server: str, group_url: str) -> None:
     assert page.url != group_url
 
 
-def test_escape_three_times_leaves_and_back_does_not_return(browser: Browser, server, circle):
+def test_escape_three_times_leaves_and_back_does_not_return(logged_in_page, server, circle):
     group, alma, _theme = circle
-    page = _logged_in(browser, server, alma.user)
+    page = logged_in_page(server, alma.user)
     group_url = _open_group(page, server, group)
 
     # Two presses, then a pause longer than 2 s: the third does not count with them.
@@ -82,9 +70,9 @@ def test_escape_three_times_leaves_and_back_does_not_return(browser: Browser, se
     _left_for_good(page, server, group_url)
 
 
-def test_the_leave_quickly_button_leaves_and_back_does_not_return(browser: Browser, server, circle):
+def test_the_leave_quickly_button_leaves_and_back_does_not_return(logged_in_page, server, circle):
     group, alma, _theme = circle
-    page = _logged_in(browser, server, alma.user)
+    page = logged_in_page(server, alma.user)
     group_url = _open_group(page, server, group)
 
     button = page.get_by_role("link", name="Leave quickly")
@@ -96,10 +84,10 @@ def test_the_leave_quickly_button_leaves_and_back_does_not_return(browser: Brows
     _left_for_good(page, server, group_url)
 
 
-def test_without_javascript_deleting_a_reflection_asks_on_a_page(browser: Browser, server, circle):
+def test_without_javascript_deleting_a_reflection_asks_on_a_page(logged_in_page, server, circle):
     group, alma, theme = circle
     reflection = ReflectionFactory(theme=theme, author=alma, body="A hard week.")
-    page = _logged_in(browser, server, alma.user, java_script_enabled=False)
+    page = logged_in_page(server, alma.user, java_script_enabled=False)
     page.goto(f"{server}/groups/{group.slug}/reflections/{reflection.pk}/")
 
     page.get_by_role("button", name="Delete this reflection").click()

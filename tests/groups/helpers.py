@@ -19,6 +19,17 @@ def join(client, group, display_name="Quiet Heron", accept=True):
     return client.post(reverse("groups:join", args=[group.slug]), data)
 
 
+def invitation_url(invitation) -> str:
+    return reverse("groups:invitation", args=[invitation.token])
+
+
+def accept_invitation(client, invitation, display_name="Quiet Heron"):
+    """Post the join form of an invitation page as the logged-in client."""
+    return client.post(
+        invitation_url(invitation), {"display_name": display_name, "accept_guidelines": "on"}
+    )
+
+
 def sees_member_home(response) -> bool:
     """The member view of a group home, as opposed to its public page."""
     return response.status_code == 200 and "Leave this group" in response.content.decode()

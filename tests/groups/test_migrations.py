@@ -1,40 +1,18 @@
 """groups/migrations/0003: old audit entries (membership FK) become generic targets with labels."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrations import migrate, schema_at
 
 BEFORE = [("groups", "0002_membership_digest_frequency_membership_digest_hour_and_more")]
 AFTER = [("groups", "0003_auditevent_generic_target")]
 
 
-def migrate(targets):
-    """Move groups/ to ``targets``; the models as the migrations still applied then leave them.
-
-    Going back also unapplies what depends on the later groups migrations (in
-    other apps too: journeys/0006 and groups/0005 move email choices), so the
-    models come from what is applied, not from every other app's latest.
-    """
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    graph = executor.loader.graph
-    applied = [key for key in executor.loader.applied_migrations if key in graph.nodes]
-    return executor.loader.project_state(applied).apps
-
-
-def migrate_to_latest() -> None:
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.fixture
 def old_schema(transactional_db):
     """The database as it was before 0003; put back to the latest state whatever happens."""
-    try:
-        yield migrate(BEFORE)
-    finally:
-        migrate_to_latest()
+    with schema_at(BEFORE) as apps:
+        yield apps
 
 
 def _old_world(apps):

@@ -18,6 +18,13 @@ pytestmark = pytest.mark.django_db
 ROLES = ["anonymous", "outsider", "pending", "member", "moderator", "owner", "removed", "banned"]
 STATES = ["listed", "unlisted", "archived", "suspended"]
 T, F = True, False
+
+
+def _while_open(row: list[bool]) -> dict:
+    """``row`` in a listed or unlisted group; nobody in an archived or suspended one."""
+    return {"listed": row, "unlisted": row, "archived": [F] * 8, "suspended": [F] * 8}
+
+
 # can_<rule>(person, group) for each role, in the order of ROLES, per state of the group.
 EXPECTED = {
     "see_group": {
@@ -31,21 +38,11 @@ EXPECTED = {
     "leave": dict.fromkeys(STATES, [F, F, T, T, T, T, F, F]),
     "moderate": dict.fromkeys(STATES, [F, F, F, F, T, T, F, F]),
     "see_audit_log": dict.fromkeys(STATES, [F, F, F, F, T, T, F, F]),
-    "manage_invitations": {
-        "listed": [F, F, F, F, T, T, F, F],
-        "unlisted": [F, F, F, F, T, T, F, F],
-        "archived": [F] * 8,
-        "suspended": [F] * 8,
-    },
+    "manage_invitations": _while_open([F, F, F, F, T, T, F, F]),
     "change_settings": dict.fromkeys(STATES, [F, F, F, F, F, T, F, F]),
     "change_roles": dict.fromkeys(STATES, [F, F, F, F, F, T, F, F]),
     "archive": dict.fromkeys(STATES, [F, F, F, F, F, T, F, F]),
-    "participate": {
-        "listed": [F, F, F, T, T, T, F, F],
-        "unlisted": [F, F, F, T, T, T, F, F],
-        "archived": [F] * 8,
-        "suspended": [F] * 8,
-    },
+    "participate": _while_open([F, F, F, T, T, T, F, F]),
     "report_to_staff": dict.fromkeys(STATES, [F, F, F, T, T, T, F, F]),
     # Site-wide: only a suspended account may not (tests/groups/test_staff_reports.py).
     "take_part": dict.fromkeys(STATES, [T] * 8),
@@ -124,14 +121,21 @@ SANCTION = {
 }
 
 
-@pytest.mark.parametrize("actor_role", list(SANCTION))
-def test_sanction_table(actor_role):
+def _actor_and_targets(actor_role: str) -> tuple:
+    """An ``actor_role`` in a group, and a membership for each column of the tables below."""
     group = GroupFactory()
     actor = MembershipFactory(group=group, role=actor_role)
     targets = {
         role: MembershipFactory(group=group, role=role) for role in ("member", "moderator", "owner")
     }
     targets["self"] = actor
+    targets["pending"] = MembershipFactory(group=group, status="pending")
+    return group, actor, targets
+
+
+@pytest.mark.parametrize("actor_role", list(SANCTION))
+def test_sanction_table(actor_role):
+    group, actor, targets = _actor_and_targets(actor_role)
     for target_role, expected in SANCTION[actor_role].items():
         target = targets[target_role]
         assert permissions.can_sanction(actor.user, group, target) is expected, target_role
@@ -150,13 +154,7 @@ ROLE_OF = {
 
 @pytest.mark.parametrize("actor_role", list(ROLE_OF))
 def test_role_of_table(actor_role):
-    group = GroupFactory()
-    actor = MembershipFactory(group=group, role=actor_role)
-    targets = {
-        role: MembershipFactory(group=group, role=role) for role in ("member", "moderator", "owner")
-    }
-    targets["self"] = actor
-    targets["pending"] = MembershipFactory(group=group, status="pending")
+    group, actor, targets = _actor_and_targets(actor_role)
     for target_role, expected in ROLE_OF[actor_role].items():
         target = targets[target_role]
         assert permissions.can_change_role_of(actor.user, group, target) is expected, target_role

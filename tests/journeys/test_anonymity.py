@@ -30,14 +30,6 @@ AUTHOR_NAME = "Zephyrine Quill"
 AUTHOR_EMAIL = "zq.private@example.com"
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def layer(request, settings):
-    """The same socket tests on the in-memory channel layer and on real Redis."""
-    if request.param == "redis":
-        request.getfixturevalue("redis_channel_layer")
-    return request.param
-
-
 @pytest.fixture
 def world(db):
     # The author's ids are fixed: forget the rate limits an earlier test left on them.

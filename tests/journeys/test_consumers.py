@@ -25,13 +25,6 @@ from tests.services import free_port
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def layer(request, settings):
-    if request.param == "redis":
-        request.getfixturevalue("redis_channel_layer")
-    return request.param
-
-
 @pytest.fixture
 def world(db):
     group = GroupFactory()
@@ -416,10 +409,7 @@ async def test_resume_too_old_or_too_long_says_reload(layer, world):
     assert await receive(sock, "journeys.reload", timeout=10)
     # A number this server never handed out (an old page after a reset): reload, never silence.
     await sock.send_json_to({"type": "resume", "last_seq": latest + 10})
-    assert await receive(
-        sock,
-        "journeys.reload",
-    )
+    assert await receive(sock, "journeys.reload")
     await sock.disconnect()
 
 

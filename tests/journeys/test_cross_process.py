@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.factories import GroupFactory, MembershipFactory, WeeklyThemeFactory
-from tests.live_client import next_of, ws_connect
+from tests.live_client import next_of, post_reflection, ws_connect
 from tests.services import asgi_server
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def two_servers(redis_url):
-    env = {"TEST_USE_REAL_SERVICES": "1", "REDIS_URL": redis_url}
-    with asgi_server(extra_env=env) as (a, _), asgi_server(extra_env=env) as (b, _):
+def two_servers(real_env):
+    with asgi_server(extra_env=real_env) as (a, _), asgi_server(extra_env=real_env) as (b, _):
         yield a, b
 
 
@@ -38,17 +36,7 @@ def test_post_through_one_process_reaches_a_socket_on_the_other(two_servers):
         # Presence is shared too: Bea's process sees both people.
         while next_of(ws_b, "journeys.presence")["count"] != 2:
             pass
-        client_id = str(uuid.uuid4())
-        ws_a.send(
-            json.dumps(
-                {
-                    "type": "reflection.create",
-                    "client_id": client_id,
-                    "theme_id": theme.pk,
-                    "body": "Across the processes",
-                }
-            )
-        )
+        client_id = post_reflection(ws_a, theme.pk, "Across the processes")
         assert next_of(ws_a, "journeys.ack")["client_id"] == client_id
         created = next_of(ws_b, "journeys.reflection_created")
         assert "Across the processes" in created["html"]

@@ -6,17 +6,15 @@ and over the socket (a ``journeys.error`` frame carrying the ``client_id``).
 
 from __future__ import annotations
 
+import functools
 import re
-import threading
 import types
 import uuid
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async as db
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -29,16 +27,10 @@ from journeys.services import reflections as svc
 from supportgroup import ratelimit
 from tests.factories import GroupFactory, MembershipFactory, ReflectionFactory, WeeklyThemeFactory
 from tests.journeys.live_helpers import connect, receive
+from tests.services import run_concurrently
 
 SLOW = 60
 QUIET = {"journeys.presence", "journeys.reflection_created", "journeys.reply_created"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()  # the rate limit counts on the cache
-    yield
-    cache.clear()
 
 
 def circle(*, slow: int = 0, daily: int = 0, joined_hours_ago: float = 48) -> dict:
@@ -156,25 +148,15 @@ def test_slow_mode_off_is_zero():
 @pytest.mark.postgres
 def test_two_posts_sent_at_the_same_moment_meet_slow_mode_one_after_the_other():
     c = circle(slow=SLOW)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(2)
 
-    def send(n: int) -> None:
+    def send(m: Membership, n: int) -> str:
         try:
-            m = fresh(c["alma"])
-            barrier.wait()
             svc.reflection_create(member=m, theme=c["theme"], body=f"At once {n}")
-            outcomes.append("posted")
         except ValidationError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
+            return exc.code
+        return "posted"
 
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
+    outcomes = run_concurrently(*(functools.partial(send, fresh(c["alma"]), n) for n in range(2)))
     assert sorted(outcomes) == ["posted", limits.SLOW_MODE]
     assert Reflection.objects.count() == 1
 

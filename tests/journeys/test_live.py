@@ -31,11 +31,6 @@ def feed(group, owner):
     }
 
 
-@pytest.fixture
-def pushes(capture_events):
-    return capture_events
-
-
 def _by_channel(pushes) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for pushed in pushes:
@@ -60,8 +55,8 @@ def test_numbers_are_per_group_contiguous_and_reused_after_a_rollback(feed, grou
     assert list(LiveEvent.objects.filter(group=other).values_list("seq", flat=True)) == [1]
 
 
-def test_a_rolled_back_write_is_never_announced(feed, pushes):
-    with pushes() as pushed, pytest.raises(RuntimeError), transaction.atomic():
+def test_a_rolled_back_write_is_never_announced(feed, capture_events):
+    with capture_events() as pushed, pytest.raises(RuntimeError), transaction.atomic():
         svc.reflection_create(member=feed["alma"], theme=feed["theme"], body="never mind")
         raise RuntimeError("rolled back")
     assert pushed == []
@@ -85,9 +80,9 @@ def _shared(feed) -> Reflection:
 
 
 def test_a_shared_post_goes_once_to_members_and_the_authors_own_view_to_the_author(
-    feed, group, pushes
+    feed, group, capture_events
 ):
-    with pushes() as pushed:
+    with capture_events() as pushed:
         svc.reflection_create(member=feed["alma"], theme=feed["theme"], body="Hello, all")
     sent = _by_channel(pushed)
     assert set(sent) == {f"group.{group.pk}", f"membership.{feed['alma'].pk}"}
@@ -100,8 +95,8 @@ def test_a_shared_post_goes_once_to_members_and_the_authors_own_view_to_the_auth
     assert members["author_tag"] == realtime.member_tag(feed["alma"].pk)
 
 
-def test_private_and_moderators_only_posts_never_travel_to_members(feed, group, pushes):
-    with pushes() as pushed:
+def test_private_and_moderators_only_posts_never_travel_to_members(feed, group, capture_events):
+    with capture_events() as pushed:
         svc.reflection_create(
             member=feed["alma"], theme=feed["theme"], body="JOURNAL TEXT", visibility="private"
         )
@@ -121,8 +116,8 @@ def test_private_and_moderators_only_posts_never_travel_to_members(feed, group, 
     assert "JOURNAL TEXT" in to_author and "FOR MODS TEXT" in to_author
 
 
-def test_an_anonymous_authors_name_goes_to_moderators_only(feed, group, pushes):
-    with pushes() as pushed:
+def test_an_anonymous_authors_name_goes_to_moderators_only(feed, group, capture_events):
+    with capture_events() as pushed:
         svc.reflection_create(member=feed["alma"], theme=feed["theme"], body="x", is_anonymous=True)
     sent = _by_channel(pushed)
     to_members = json.dumps(sent[f"group.{group.pk}"])
@@ -278,13 +273,13 @@ def test_catch_up_removes_a_post_from_everyone_who_may_have_it_on_screen(feed, g
     assert "private" not in json.dumps(result.payloads)
 
 
-def test_a_demoted_moderator_is_not_among_the_moderators_copy_tags(feed, group, pushes):
+def test_a_demoted_moderator_is_not_among_the_moderators_copy_tags(feed, group, capture_events):
     from groups import services as group_services
 
     group_services.membership_set_role(
         membership=feed["mod"], role="member", by=group.memberships.get(role="owner").user
     )
-    with pushes() as pushed:
+    with capture_events() as pushed:
         svc.reflection_create(
             member=feed["alma"], theme=feed["theme"], body="x", visibility="moderators"
         )

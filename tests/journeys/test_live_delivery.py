@@ -22,11 +22,6 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(tra
 
 
 @pytest.fixture
-def real_env(redis_url):
-    return {"TEST_USE_REAL_SERVICES": "1", "REDIS_URL": redis_url}
-
-
-@pytest.fixture
 def circle(db):
     group = GroupFactory()
     return {

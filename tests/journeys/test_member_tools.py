@@ -25,14 +25,6 @@ COLLAPSED = '<details class="quiet"><summary>'
 MUTED_SUMMARY = "You muted this member"
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def layer(request, settings):
-    """The same socket tests on the in-memory channel layer and on real Redis."""
-    if request.param == "redis":
-        request.getfixturevalue("redis_channel_layer")
-    return request.param
-
-
 @pytest.fixture
 def world(db):
     group = GroupFactory()

@@ -15,8 +15,6 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,6 +26,7 @@ from journeys.services import reflections as reflection_svc
 from journeys.tasks import escalate_crisis_reports
 from supportgroup import realtime
 from tests.factories import MembershipFactory, ReflectionFactory, UserFactory, WeeklyThemeFactory
+from tests.groups.helpers import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -221,13 +220,6 @@ def test_the_reporter_never_reaches_the_author(w, client, capture_events):
         html = client.get(url).content.decode()
         assert "Please look." in html or "log" in url
         assert not leaks(w, html), url
-
-
-def _commit():
-    """Run the on-commit callbacks of the block (each test runs inside one transaction)."""
-    from django.test import TestCase
-
-    return TestCase.captureOnCommitCallbacks(execute=True)
 
 
 # --- Auto-hide -------------------------------------------------------------------------------
@@ -479,9 +471,11 @@ def test_a_hidden_reply_is_gone_for_members(w, client):
     assert REPLY_BODY in html and "Advice on a witness-only post." in html
 
 
-def test_a_note_reaches_the_author_in_the_app_and_an_email_without_its_text(w, client):
+def test_a_note_reaches_the_author_in_the_app_and_an_email_without_its_text(
+    w, client, django_capture_on_commit_callbacks
+):
     mail.outbox.clear()
-    with _commit():
+    with django_capture_on_commit_callbacks(execute=True):
         svc.note_send(by=w.moderator, item=w.reflection, body="We care about you. Take a breath.")
     [email] = mail.outbox
     assert email.to == [w.author.user.email]
@@ -578,12 +572,6 @@ def test_members_cannot_see_the_queue_or_act(w, client):
     assert Report.objects.open().count() == 1
 
 
-def _count_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries)
-
-
 def _fill_queue(w, n: int):
     theme = w.reflection.theme
     for i in range(n):
@@ -600,9 +588,9 @@ def test_the_queue_costs_the_same_queries_at_2_and_30_posts(w, client):
     client.force_login(w.moderator.user)
     url = reverse("journeys:moderation", args=[w.group.slug])
     _fill_queue(w, 1)
-    small = _count_queries(client, url)
+    small = count_queries(client, url)
     _fill_queue(w, 15)
-    big = _count_queries(client, url)
+    big = count_queries(client, url)
     assert len(client.get(url).context["entries"]) == 32
     assert big <= small, f"{small} queries at 2 posts, {big} at 32"
 
@@ -636,9 +624,9 @@ def test_the_log_costs_the_same_queries_at_3_and_120_entries(w, client):
     client.force_login(w.moderator.user)
     url = reverse("groups:audit_log", args=[w.group.slug])
     add(3)
-    small = _count_queries(client, url)
+    small = count_queries(client, url)
     add(117)
-    big = _count_queries(client, url)
+    big = count_queries(client, url)
     assert big <= small
     assert "Page 1 of 3" in client.get(url).content.decode()
 
@@ -689,8 +677,10 @@ def test_a_worried_report_alerts_moderators_live_and_by_email_at_once(w, capture
         assert "https://sg.example/groups/" in message.body
 
 
-def test_an_unhandled_worried_report_goes_to_the_owners_once(w, capture_events):
-    with _commit():
+def test_an_unhandled_worried_report_goes_to_the_owners_once(
+    w, capture_events, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
         crisis, _ = report(w, 0, reason=ReportReason.CRISIS)
         handled, _ = report(w, 1, item=w.reply, reason=ReportReason.CRISIS)
     svc.reports_dismiss(by=w.moderator, item=w.reply)
@@ -735,11 +725,11 @@ def test_the_moderation_controls_cost_no_query_per_reply(w, client):
     """A moderator's reflection page has hide controls and report links on every reply."""
     client.force_login(w.moderator.user)
     url = reverse("journeys:reflection", args=[w.group.slug, w.reflection.pk])
-    small = _count_queries(client, url)
+    small = count_queries(client, url)
     Reply.objects.bulk_create(
         [Reply(reflection=w.reflection, author=w.bystander, body=f"r{i}") for i in range(25)]
     )
-    big = _count_queries(client, url)
+    big = count_queries(client, url)
     html = client.get(url).content.decode()
     assert html.count("Hide from members") == 27 and html.count(">Report</a>") == 27
     assert big <= small, f"{small} queries at 1 reply, {big} at 26"

@@ -24,13 +24,6 @@ BODY = "Tonight I don't see the point of any of it."
 NOISE = {"journeys.presence", "journeys.pong", "journeys.skip", "me.pong"}
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def layer(request, settings):
-    if request.param == "redis":
-        request.getfixturevalue("redis_channel_layer")
-    return request.param
-
-
 @pytest.fixture
 def world(db):
     group = GroupFactory(name="Evening Circle")

@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from tests.migrations import migrate, migrate_to_latest, schema_at
 
 pytestmark = pytest.mark.postgres
 
@@ -15,28 +16,11 @@ FIELDS = ("digest_frequency", "digest_hour", "theme_email")
 DEFAULTS = ("weekly", 18, True)
 
 
-def migrate(targets):
-    """Move the database to ``targets``; the models as the migrations still applied leave them."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    graph = executor.loader.graph
-    applied = [key for key in executor.loader.applied_migrations if key in graph.nodes]
-    return executor.loader.project_state(applied).apps
-
-
-def migrate_to_latest() -> None:
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.fixture
 def old_schema(transactional_db):
     """The database with the choices still on Membership; put back to the latest state whatever happens."""
-    try:
-        yield migrate(BEFORE)
-    finally:
-        migrate_to_latest()
+    with schema_at(BEFORE) as apps:
+        yield apps
 
 
 CHOICES = {

@@ -35,10 +35,6 @@ SOAK_SECONDS = 32  # well past redis-py 8's default 5 s read timeout and BZPOPMI
 POLL_EVERY = 2.0
 
 
-def _real_services(redis_url: str, **extra: str) -> dict[str, str]:
-    return {"TEST_USE_REAL_SERVICES": "1", "REDIS_URL": redis_url, **extra}
-
-
 def _drain(ws) -> None:
     """Read whatever has arrived (presence noise), so the client keeps reading the socket."""
     with contextlib.suppress(TimeoutError):
@@ -57,18 +53,25 @@ def _ping(ws) -> None:
             return
 
 
-def _close_code(exc: ConnectionClosed) -> int | None:
-    return exc.rcvd.code if exc.rcvd else None
+def _on_open_sockets(sockets: list, closed: dict[int, int | None], check) -> None:
+    """Run ``check`` on each socket not yet closed; record the close code of those that were."""
+    for i, ws in enumerate(sockets):
+        if i in closed:
+            continue
+        try:
+            check(ws)
+        except ConnectionClosed as exc:
+            closed[i] = exc.rcvd.code if exc.rcvd else None
 
 
 # --- Idle sockets on Redis ------------------------------------------------------------------
 
 
-def test_twenty_idle_sockets_stay_open_and_healthz_stays_200(redis_url):
+def test_twenty_idle_sockets_stay_open_and_healthz_stays_200(real_env):
     group = GroupFactory()
     members = [MembershipFactory(group=group).user for _ in range(20)]
 
-    with asgi_server(extra_env=_real_services(redis_url)) as (base, _), contextlib.ExitStack() as s:
+    with asgi_server(extra_env=real_env) as (base, _), contextlib.ExitStack() as s:
         sockets = [s.enter_context(ws_connect(base, group.slug, user)) for user in members]
         for ws in sockets:
             next_of(ws, "journeys.hello")
@@ -79,23 +82,11 @@ def test_twenty_idle_sockets_stay_open_and_healthz_stays_200(redis_url):
         while time.monotonic() < deadline:
             started = time.monotonic()
             polls.append(healthz(base))
-            for i, ws in enumerate(sockets):
-                if i in closed:
-                    continue
-                try:
-                    _drain(ws)
-                except ConnectionClosed as exc:
-                    closed[i] = _close_code(exc)
+            _on_open_sockets(sockets, closed, _drain)
             time.sleep(max(0.0, POLL_EVERY - (time.monotonic() - started)))
 
         # Still alive at the end: every socket answers a ping.
-        for i, ws in enumerate(sockets):
-            if i in closed:
-                continue
-            try:
-                _ping(ws)
-            except ConnectionClosed as exc:
-                closed[i] = _close_code(exc)
+        _on_open_sockets(sockets, closed, _ping)
 
     assert closed == {}, f"sockets closed while idle (index: close code): {closed}"
     not_ok = [(status, body, round(seconds, 1)) for status, body, seconds in polls if status != 200]
@@ -145,7 +136,7 @@ def test_with_redis_down_people_log_in_post_and_read_and_sockets_return_with_it(
     text = f"Still here after the outage {time.time_ns()}"
 
     with redis_server() as (port, redis_proc):
-        env = _real_services(f"redis://127.0.0.1:{port}/0")
+        env = {"TEST_USE_REAL_SERVICES": "1", "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
         with asgi_server(extra_env=env) as (base, _):
             # The server runs on this Redis: cache and channel layer both answer.
             status, body, _ = healthz(base)
@@ -224,11 +215,11 @@ def _terminate_app_backends() -> int:
 
 
 @pytest.mark.postgres
-def test_sockets_keep_working_after_the_database_drops_their_connections(redis_url):
+def test_sockets_keep_working_after_the_database_drops_their_connections(real_env):
     group = GroupFactory()
     people = [MembershipFactory(group=group).user for _ in range(3)]
 
-    env = _real_services(redis_url, CONN_MAX_AGE="60")
+    env = {**real_env, "CONN_MAX_AGE": "60"}
     cookie = session_cookie(people[0])
     with asgi_server(extra_env=env) as (base, _), contextlib.ExitStack() as s:
         group_page = urllib.request.Request(

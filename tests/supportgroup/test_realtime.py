@@ -37,13 +37,18 @@ def black_hole():
     server.close()
 
 
-def test_a_hung_channel_layer_never_blocks_the_writer(settings, black_hole, caplog):
+@pytest.fixture
+def hung_channel_layer(settings, black_hole):
+    """The channels-redis layer on a Redis that never answers."""
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [f"redis://127.0.0.1:{black_hole}/0"]},
         }
     }
+
+
+def test_a_hung_channel_layer_never_blocks_the_writer(hung_channel_layer, caplog):
     with caplog.at_level(logging.WARNING, logger="supportgroup.realtime"):
         started = time.monotonic()
         realtime.send_now([("group.1", {"type": "live.event", "payload": {"seq": 1}})])
@@ -53,13 +58,7 @@ def test_a_hung_channel_layer_never_blocks_the_writer(settings, black_hole, capl
     assert "live push to group.1 failed" in caplog.text and "catch up" in caplog.text
 
 
-def test_pushes_still_queued_at_exit_are_counted_and_logged(settings, black_hole, caplog):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{black_hole}/0"]},
-        }
-    }
+def test_pushes_still_queued_at_exit_are_counted_and_logged(hung_channel_layer, caplog):
     with caplog.at_level(logging.WARNING, logger="supportgroup.realtime"):
         realtime.send_now([("group.1", {"type": "live.event", "payload": {"seq": 1}})])
         assert realtime.drain(timeout=0.2) == 1

@@ -7,7 +7,7 @@ from django.urls import reverse
 from groups import services
 from groups.models import Group
 from tests.factories import UserFactory
-from tests.groups.helpers import join, membership_of
+from tests.groups.helpers import accept_invitation, join, membership_of
 
 pytestmark = pytest.mark.django_db
 
@@ -73,10 +73,7 @@ def test_invitation_to_an_archived_group_does_not_work(client, group, owner, out
     invitation = services.invitation_create_link(group=group, by=owner)
     services.group_archive(group=group, by=owner)
     client.force_login(outsider)
-    response = client.post(
-        reverse("groups:invitation", args=[invitation.token]),
-        {"display_name": "Quiet Heron", "accept_guidelines": "on"},
-    )
+    response = accept_invitation(client, invitation)
     assert response.status_code == 410
     assert "This group is archived and is not taking new members." in response.content.decode()
     assert membership_of(outsider, group) is None

@@ -14,8 +14,14 @@ from groups import services
 from groups.models import Invitation
 from supportgroup.accounts.adapter import SESSION_INVITATION
 from supportgroup.accounts.models import User
-from tests.factories import SIGNUP_FORM, GroupFactory, MembershipFactory, UserFactory
-from tests.groups.helpers import membership_of
+from tests.factories import (
+    SIGNUP_FORM,
+    GroupFactory,
+    InvitationFactory,
+    MembershipFactory,
+    UserFactory,
+)
+from tests.groups.helpers import accept_invitation, invitation_url, membership_of
 
 pytestmark = pytest.mark.django_db
 
@@ -28,18 +34,17 @@ def fresh_rate_limits():
     cache.clear()
 
 
-def invitation_url(invitation):
-    return reverse("groups:invitation", args=[invitation.token])
-
-
-def accept(client, invitation, display_name="Quiet Heron"):
-    return client.post(
-        invitation_url(invitation), {"display_name": display_name, "accept_guidelines": "on"}
-    )
-
-
 def path_of(link: str) -> str:
     return "/" + link.split("://", 1)[1].split("/", 1)[1]
+
+
+def assert_gone(client, invitation, person, says: str) -> None:
+    """The link shows a 410 page that says ``says``, and posting its form admits nobody."""
+    page = client.get(invitation_url(invitation))
+    assert page.status_code == 410
+    assert says in page.content.decode()
+    assert accept_invitation(client, invitation).status_code == 410
+    assert membership_of(person, invitation.group) is None
 
 
 # --- Using a link --------------------------------------------------------------------------
@@ -55,7 +60,7 @@ def test_link_invitation_lets_a_person_into_an_invite_only_group(client, owner, 
     assert page.status_code == 200
     assert "Join the group" in page.content.decode()
 
-    response = accept(client, invitation)
+    response = accept_invitation(client, invitation)
     assert response.status_code == 302
     assert response.url == reverse("groups:home", args=[group.slug])
     m = membership_of(outsider, group)
@@ -70,11 +75,7 @@ def test_expired_link_shows_a_gone_page_and_admits_nobody(client, group, owner, 
     )
     client.force_login(outsider)
 
-    page = client.get(invitation_url(invitation))
-    assert page.status_code == 410
-    assert "It has expired." in page.content.decode()
-    assert accept(client, invitation).status_code == 410
-    assert membership_of(outsider, group) is None
+    assert_gone(client, invitation, outsider, "It has expired.")
 
 
 def test_link_with_max_uses_counts_each_use_and_refuses_the_next_person(client, owner):
@@ -85,17 +86,13 @@ def test_link_with_max_uses_counts_each_use_and_refuses_the_next_person(client, 
 
     for n, person in enumerate([first, second], start=1):
         client.force_login(person)
-        assert accept(client, invitation, f"Person {n}").status_code == 302
+        assert accept_invitation(client, invitation, f"Person {n}").status_code == 302
         invitation.refresh_from_db()
         assert invitation.use_count == n
         assert membership_of(person, group).status == "active"
 
     client.force_login(third)
-    page = client.get(invitation_url(invitation))
-    assert page.status_code == 410
-    assert "been used as many times as allowed" in page.content.decode()
-    assert accept(client, invitation, "Person 3").status_code == 410
-    assert membership_of(third, group) is None
+    assert_gone(client, invitation, third, "been used as many times as allowed")
     invitation.refresh_from_db()
     assert invitation.use_count == 2
 
@@ -133,11 +130,7 @@ def test_revoked_link_shows_a_gone_page(client, group, owner, outsider):
     assert revoked.status_code == 302
 
     client.force_login(outsider)
-    page = client.get(invitation_url(invitation))
-    assert page.status_code == 410
-    assert "It has been revoked." in page.content.decode()
-    assert accept(client, invitation).status_code == 410
-    assert membership_of(outsider, group) is None
+    assert_gone(client, invitation, outsider, "It has been revoked.")
 
 
 def test_member_cannot_create_or_revoke_invitations(client, group, owner, member):
@@ -260,7 +253,7 @@ def test_shareable_link_follows_the_group_policy(client, owner, outsider, policy
     invitation = services.invitation_create_link(group=group, by=owner)
     client.force_login(outsider)
 
-    response = accept(client, invitation)
+    response = accept_invitation(client, invitation)
 
     assert response.status_code == 302
     assert membership_of(outsider, group).status == status
@@ -276,7 +269,7 @@ def test_request_through_a_link_in_an_approval_group_waits_for_a_moderator(
     form = client.get(invitation_url(invitation)).content.decode()
     assert "Send request" in form
 
-    accept(client, invitation)
+    accept_invitation(client, invitation)
 
     page = client.get(invitation_url(invitation)).content.decode()
     assert "Your request to join is waiting for a moderator." in page
@@ -337,21 +330,16 @@ def test_invitation_survives_signup_email_confirmation_and_login(
     assert SESSION_INVITATION not in client.session
 
 
-@pytest.mark.django_db
 def test_email_invitation_admits_someone_already_waiting(client):
-    from groups.services import membership_join
-    from tests.factories import GroupFactory, InvitationFactory, UserFactory
-
     group = GroupFactory(join_policy="approval")
     person = UserFactory()
-    waiting = membership_join(user=person, group=group, display_name="Wren", accept_guidelines=True)
+    waiting = services.membership_join(
+        user=person, group=group, display_name="Wren", accept_guidelines=True
+    )
     assert waiting.status == "pending"
     invitation = InvitationFactory(group=group, email=person.email, max_uses=1)
     client.force_login(person)
-    response = client.post(
-        reverse("groups:invitation", args=[invitation.token]),
-        {"display_name": "Wren", "accept_guidelines": "on"},
-    )
+    response = accept_invitation(client, invitation, "Wren")
     assert response.status_code == 302
     waiting.refresh_from_db()
     assert waiting.status == "active"

@@ -8,7 +8,7 @@ from groups import services
 from groups.models import Ban, Membership
 from supportgroup import realtime
 from tests.factories import GroupFactory, MembershipFactory, UserFactory
-from tests.groups.helpers import join, membership_of, sees_member_home
+from tests.groups.helpers import accept_invitation, join, membership_of, sees_member_home
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +33,17 @@ def test_moderator_removes_a_member(client, group, moderator, member):
     assert client.get(reverse("groups:members", args=[group.slug])).status_code == 403
 
 
+def assert_cannot_remove(client, group, *users) -> None:
+    for user in users:
+        assert remove(client, group, user).status_code == 403
+    for user in users:
+        assert membership_of(user, group).status == "active"
+
+
 def test_moderator_cannot_remove_another_moderator_or_the_owner(client, group, owner, moderator):
     other_moderator = MembershipFactory(group=group, role="moderator").user
     client.force_login(moderator)
-
-    assert remove(client, group, other_moderator).status_code == 403
-    assert remove(client, group, owner).status_code == 403
-    assert membership_of(other_moderator, group).status == "active"
-    assert membership_of(owner, group).status == "active"
+    assert_cannot_remove(client, group, other_moderator, owner)
 
 
 def test_owner_can_remove_a_moderator(client, group, owner, moderator):
@@ -52,11 +55,7 @@ def test_owner_can_remove_a_moderator(client, group, owner, moderator):
 def test_member_cannot_remove_anyone(client, group, owner, member):
     other = MembershipFactory(group=group).user
     client.force_login(member)
-
-    assert remove(client, group, other).status_code == 403
-    assert remove(client, group, owner).status_code == 403
-    assert membership_of(other, group).status == "active"
-    assert membership_of(owner, group).status == "active"
+    assert_cannot_remove(client, group, other, owner)
 
 
 def test_removed_member_can_rejoin_under_the_group_policy(client, group, owner, member):
@@ -115,10 +114,7 @@ def test_banned_member_cannot_rejoin_through_an_invitation_link(client, group, o
     ban(group, member, owner)
     client.force_login(member)
 
-    response = client.post(
-        reverse("groups:invitation", args=[invitation.token]),
-        {"display_name": "Another Name", "accept_guidelines": "on"},
-    )
+    response = accept_invitation(client, invitation, "Another Name")
 
     assert response.status_code == 403
     assert "You cannot join this group." in response.content.decode()
@@ -148,10 +144,7 @@ def test_ban_outlives_account_deletion_and_catches_a_new_account_with_the_same_e
     assert membership_of(newcomer, group) is None
 
     invitation = services.invitation_create_link(group=group, by=owner)
-    refused = client.post(
-        reverse("groups:invitation", args=[invitation.token]),
-        {"display_name": "Fresh Start", "accept_guidelines": "on"},
-    )
+    refused = accept_invitation(client, invitation, "Fresh Start")
     assert refused.status_code == 403
     assert membership_of(newcomer, group) is None
 
