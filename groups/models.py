@@ -105,6 +105,16 @@ class Group(models.Model):
     def is_suspended(self) -> bool:
         return self.suspended_at is not None
 
+    @property
+    def closed_to_newcomers(self) -> str:
+        """Why nobody may join now ("" when people may): the join service and the
+        invitation page both say it. A staff suspension says no more than that."""
+        if self.is_archived:
+            return "This group is archived and is not taking new members."
+        if self.is_suspended:
+            return "This group is not taking new members."
+        return ""
+
 
 class MembershipQuerySet(models.QuerySet):
     def active(self) -> MembershipQuerySet:

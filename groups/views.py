@@ -468,13 +468,11 @@ def invitation(request, token: str):
     if permissions.can_view_content(request.user, group):
         request.session.pop(SESSION_INVITATION, None)
         return redirect("groups:home", slug=group.slug)
-    if not inv.is_usable or group.is_archived or group.is_suspended:
+    if not inv.is_usable or group.closed_to_newcomers:
         request.session.pop(SESSION_INVITATION, None)
         context = {"state": inv.state}
-        if group.is_archived:
-            context["reason"] = "This group is archived and is not taking new members."
-        elif group.is_suspended:  # hidden from outsiders: say no more than that
-            context["reason"] = "This group is not taking new members."
+        if group.closed_to_newcomers:
+            context["reason"] = group.closed_to_newcomers
         return render(request, "groups/invitation_invalid.html", context, status=410)
     if not request.user.is_authenticated:
         # Survives sign-up, email confirmation and login in this browser (see AccountAdapter).

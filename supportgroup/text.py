@@ -18,6 +18,11 @@ MARKDOWN_LITE_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "blockqu
 PLAIN_TAGS = {"p", "br", "a"}
 
 
+def typed(text: str | None) -> str:
+    """What a person typed, as stored: no NUL bytes, Unix line ends, no outer blank space."""
+    return (text or "").replace("\x00", "").replace("\r\n", "\n").strip()
+
+
 def _clean(html: str, tags: set[str]) -> SafeString:
     cleaned = nh3.clean(
         html,

@@ -4,7 +4,7 @@ One module per area; the public functions are re-exported here, so callers keep
 writing ``from groups import services`` and ``services.membership_remove(...)``.
 """
 
-from .audit import audit_record, pseudonym
+from .audit import audit_record, clean_reason, pseudonym
 from .groups import GROUP_EDITABLE, group_archive, group_create, group_restore, group_update
 from .invitations import invitation_create_link, invitation_revoke, invitation_send_email
 from .memberships import (
@@ -28,6 +28,7 @@ from .staff import (
 )
 
 __all__ = [
+    "clean_reason",
     "GROUP_EDITABLE",
     "JOIN_DISPLAY_NAME_TAKEN",
     "audit_record",

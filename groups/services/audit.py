@@ -15,6 +15,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from supportgroup.text import typed
+
 from ..models import AuditAction, AuditEvent, Group
 
 REASON_MAX_LENGTH = AuditEvent._meta.get_field("reason").max_length
@@ -35,8 +37,9 @@ def pseudonym(obj: models.Model) -> str:
     return f"{_NOUNS.get(meta.label_lower, str(meta.verbose_name))} #{obj.pk}"
 
 
-def _clean_reason(reason: str) -> str:
-    reason = (reason or "").replace("\x00", "").strip()
+def clean_reason(reason: str) -> str:
+    """A moderator's reason as stored (and checked) everywhere: plain, at most 500 characters."""
+    reason = typed(reason)
     if len(reason) > REASON_MAX_LENGTH:
         raise ValidationError(
             {"reason": f"Please keep the reason to {REASON_MAX_LENGTH} characters or fewer."}
@@ -100,6 +103,6 @@ def audit_record(
         target_type=ContentType.objects.get_for_model(target),
         target_id=target.pk,
         target_label=pseudonym(target),
-        reason=_clean_reason(reason),
+        reason=clean_reason(reason),
         data=_clean_data(data),
     )

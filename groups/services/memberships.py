@@ -107,10 +107,8 @@ def membership_join(
     An email invitation lets the person in directly, whatever the policy. A shareable
     link opens an invite-only group but, in an approval group, still leads to a request.
     """
-    if group.is_archived:
-        raise PermissionDenied("This group is archived and is not taking new members.")
-    if group.is_suspended:
-        raise PermissionDenied("This group is not taking new members.")
+    if group.closed_to_newcomers:
+        raise PermissionDenied(group.closed_to_newcomers)
     permissions.allow_take_part(user)
     if is_banned(user=user, group=group):
         raise PermissionDenied("You cannot join this group.")

@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from supportgroup.text import typed
+
 from .. import permissions
 from ..models import AuditAction, Group, Membership, StaffReport
 from .audit import audit_record
@@ -55,7 +57,7 @@ def staff_report_create(
     permissions.allow_report_to_staff(reporter, group)
     if reason not in StaffReport.Reason.values:
         raise ValidationError({"reason": "Please choose what this is about."})
-    note = (note or "").replace("\x00", "").replace("\r\n", "\n").strip()
+    note = typed(note)
     if len(note) > StaffReport.NOTE_MAX:
         raise ValidationError(
             {

@@ -42,6 +42,7 @@ from journeys.models import (
     ReportReason,
 )
 from supportgroup import ratelimit, realtime
+from supportgroup.text import typed
 
 logger = logging.getLogger(__name__)
 
@@ -112,15 +113,10 @@ def reasons_for(item: Item) -> list[tuple[str, str]]:
     ]
 
 
-def _typed(text: str) -> str:
-    """What a person typed, as stored: no NUL (PostgreSQL refuses it), Unix line ends."""
-    return (text or "").replace("\x00", "").replace("\r\n", "\n").strip()
-
-
 def _clean_report(item: Item, reason: str, note: str) -> str:
     if reason not in dict(reasons_for(item)):
         raise ValidationError({"reason": "Please choose one of the reasons."})
-    note = _typed(note)
+    note = typed(note)
     if len(note) > NOTE_MAX:
         raise ValidationError(
             {"note": f"Please keep the note to {NOTE_MAX} characters or fewer ({len(note):,} now)."}
@@ -328,7 +324,7 @@ def reports_dismiss(*, by: Membership, item: Item, reason: str = "") -> int:
 def item_hide(*, by: Membership, item: Item, reason: str = "") -> Item:
     """Hide from members, with a reason the author sees privately. Open reports are acted on."""
     item = _moderating(by, item, permissions.allow_hide)
-    reason = _clean_reason(reason)
+    reason = group_services.clean_reason(reason)
     was_hidden = bool(item.hidden_at)
     _set_hidden(item, at=item.hidden_at or timezone.now(), by=by.user, reason=reason)
     _close_reports(item, by=by, status=Report.Status.ACTIONED)
@@ -374,7 +370,7 @@ def note_send(*, by: Membership, item: Item, body: str, reason: str = "") -> Mod
     from journeys.tasks import send_moderator_note_email
 
     item = _moderating(by, item)
-    text = _typed(body)
+    text = typed(body)
     if not text:
         raise ValidationError({"body": "The note is empty. Write a few kind, clear words."})
     if len(text) > MESSAGE_MAX:
@@ -389,13 +385,6 @@ def note_send(*, by: Membership, item: Item, body: str, reason: str = "") -> Mod
     _audit(by, AuditAction.NOTE_SENT, item, reason)
     send_moderator_note_email.delay_on_commit(note.pk)
     return note
-
-
-def _clean_reason(reason: str) -> str:
-    reason = (reason or "").replace("\x00", "").strip()
-    if len(reason) > 500:
-        raise ValidationError({"reason": "Please keep the reason to 500 characters or fewer."})
-    return reason
 
 
 def _allow_sanction(by: Membership, author: Membership) -> None:
@@ -417,7 +406,7 @@ def posting_suspend(
         membership=author,
         until=timezone.now() + timedelta(days=days),
         by=by.user,
-        reason=_clean_reason(reason),
+        reason=group_services.clean_reason(reason),
     )
     _close_reports(item, by=by, status=Report.Status.ACTIONED)
     _audit(by, AuditAction.POSTING_SUSPENDED, author, reason, {"days": days})
