@@ -16,6 +16,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Group)
 class GroupAdmin(admin.ModelAdmin):
+    ordering = ["name"]  # a stable order for the list and for autocomplete (its pagination)
     list_display = [
         "name",
         "slug",

@@ -124,6 +124,13 @@ class MembershipQuerySet(models.QuerySet):
         return self.active().filter(role__in=Membership.MODERATING_ROLES)
 
 
+# The account that holds posts kept by people who deleted their account
+# (groups/services/erasure.py). Not a valid address for Django's validators (no dot in
+# the domain) and in the reserved ".invalid" name space: nobody can sign up with it, and
+# no email is ever sent to it.
+FORMER_MEMBER_EMAIL = "former-member@invalid"
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
@@ -306,12 +313,19 @@ class AuditAction(models.TextChoices):
     POST_DELETED = "post_deleted", "Post deleted by a moderator"
     NOTE_SENT = "note_sent", "Private note sent to the author"
     POSTING_SUSPENDED = "posting_suspended", "Posting suspended"
+    # Data rights (groups/services/erasure.py): the target is named by its label only.
+    ACCOUNT_ERASED = "account_erased", "A member deleted their account"
     # The site's staff (groups/services/staff.py): targets are the group or a membership.
     STAFF_GROUP_SUSPENDED = "staff_group_suspended", "Group suspended by site staff"
     STAFF_GROUP_RESTORED = "staff_group_restored", "Group suspension lifted by site staff"
     STAFF_USER_SUSPENDED = "staff_user_suspended", "Account suspended by site staff"
     STAFF_USER_RESTORED = "staff_user_restored", "Account suspension lifted by site staff"
     STAFF_REPORT_DISMISSED = "staff_report_dismissed", "Report to site staff dismissed"
+    # Site staff opened, in the admin, something the group as a whole can't see (a post
+    # for moderators only, a hidden post, a report's note, a note to an author). Shown in
+    # the group's own log too: what was written for the moderators should not be read
+    # by anyone else without them knowing (journeys/admin.py).
+    STAFF_READ_RESTRICTED = "staff_read_restricted", "Site staff read moderators-only content"
 
 
 # Site staff's entries about people (a report, an account suspension) are for staff only:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
-from .models import STAFF_ONLY_ACTIONS, AuditEvent, Group, Invitation, Membership
+from .models import (
+    FORMER_MEMBER_EMAIL,
+    STAFF_ONLY_ACTIONS,
+    AuditEvent,
+    Group,
+    Invitation,
+    Membership,
+)
 
 
 def group_directory(*, query: str = "") -> QuerySet[Group]:
@@ -34,6 +41,10 @@ def member_list(*, group: Group, include_inactive: bool) -> QuerySet[Membership]
     )
     if not include_inactive:
         members = members.filter(status=Membership.Status.ACTIVE)
+    else:
+        # The identity-less holder of posts kept by people who deleted their account is
+        # nobody a moderator can act on (groups/services/erasure.py).
+        members = members.exclude(user__email=FORMER_MEMBER_EMAIL)
     role_order = {"owner": 0, "moderator": 1, "member": 2}
     return members.annotate(
         role_rank=Case(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+import traceback
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
@@ -21,10 +22,11 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from groups import selectors as group_selectors
 from groups.models import Membership
 from supportgroup import ratelimit, realtime, shutdown
+from supportgroup.accounts import sessions as account_sessions
 
-from . import live, presence
+from . import live, live_protocol, presence
 from . import selectors as journey_selectors
-from .live_protocol import MAX_MESSAGE_CHARS, validation_error
+from .live_protocol import MAX_MESSAGE_CHARS
 from .services import reflections as services
 
 logger = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
     tag = ""
     quiet = live.SocketQuiet()  # whom this member muted, their collapsed topics
     stopping = False  # set when the server shuts down: join nothing, deliver nothing
+    session_tag: str | None = None  # which sign-in opened this socket (accounts.sessions)
 
     async def server_stopping(self) -> None:
         """The process is shutting down (``supportgroup.shutdown``): ask the browser to come back."""
@@ -118,6 +121,7 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             self.membership = await _db(
                 group_selectors.active_membership, user=self.scope.get("user"), slug=slug
             )
+            self.session_tag = await _db(account_sessions.socket_session_tag, self.scope)
         except DatabaseUnavailable:
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
             return
@@ -172,8 +176,10 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         if self.membership is None:
             return
-        if bytes_data is not None:
-            await self._error("bad_frame", "Send text frames with JSON.")
+        if text_data is None:
+            await self._error(
+                "bad_frame", "Send text frames with JSON; binary frames are not read."
+            )
             return
         if len(text_data) > MAX_MESSAGE_CHARS:
             await self._error(
@@ -182,21 +188,21 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_TOO_LARGE)
             return
         try:
-            content = json.loads(text_data)
-        except ValueError:
-            await self._error("invalid_json", "That message was not valid JSON.")
+            content = live_protocol.parse(text_data)
+        except live_protocol.ProtocolError as exc:
+            await self._error(exc.code, str(exc))
             return
         await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs) -> None:
-        client_id = content.get("client_id") if isinstance(content, dict) else None
+        client_id = live_protocol.client_id_of(content)
         m = self.membership
         if not await ratelimit.allow(f"ws:{m.pk}", limit=MESSAGE_LIMIT[0], window=MESSAGE_LIMIT[1]):
             await self._error(
                 "rate_limited", "You are sending very fast. Please wait a moment.", client_id
             )
             return
-        problem = validation_error(content)
+        problem = live_protocol.validation_error(content)
         if problem:
             await self._error("invalid", problem, client_id)
             return
@@ -206,6 +212,24 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             await self._error(
                 "unavailable",
                 "We couldn't reach our database just now. Nothing you wrote is lost: "
+                "please try again in a moment.",
+                client_id,
+            )
+        except StopConsumer:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one message's bug must not end the socket
+            # Logged by type and code location only: an exception's text can quote what a
+            # member wrote. The member is told; their text stays in the form.
+            frames = traceback.extract_tb(exc.__traceback__)[-3:]
+            logger.error(
+                "socket message %s failed: %s at %s",
+                content["type"],
+                exc.__class__.__name__,
+                " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(frames)),
+            )
+            await self._error(
+                "server_error",
+                "Something went wrong on our side. Nothing you wrote is lost: "
                 "please try again in a moment.",
                 client_id,
             )
@@ -441,7 +465,8 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         self.subscriptions = wanted
 
     async def accounts_logged_out(self, message) -> None:
-        await self._end(CLOSE_LOGGED_OUT, "logged_out")
+        if account_sessions.closes_socket(message, self.session_tag):
+            await self._end(CLOSE_LOGGED_OUT, "logged_out")
 
     # --- Moderation (journeys.services.moderation) --------------------------------------------
 

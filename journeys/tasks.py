@@ -18,7 +18,7 @@ from . import digests, live
 from .digests import Due
 from .models import ModeratorNote, Report
 from .services import digests as digest_sending
-from .services import moderation, schedule
+from .services import moderation, retention, schedule
 
 # The email retry policy of supportgroup.emails (EMAIL_TASK), done by hand: a retry here
 # resends only what is left of the chunk, under the same claim token.
@@ -95,6 +95,34 @@ def send_email_chunk(self, items: list[list], token: str | None = None) -> dict[
 def prune_live_events() -> int:
     """Clients catch up at most 24 h back; events older than 48 h are of no use."""
     return live.prune()
+
+
+# --- Retention (docs/privacy.md): once a day each, no arguments; the periods are settings ----
+
+
+@shared_task(ignore_result=True)
+def prune_handled_reports() -> int:
+    return retention.reports_prune()
+
+
+@shared_task(ignore_result=True)
+def prune_moderator_notes() -> int:
+    return retention.moderator_notes_prune()
+
+
+@shared_task(ignore_result=True)
+def prune_audit_entries() -> int:
+    return retention.audit_entries_prune()
+
+
+@shared_task(ignore_result=True)
+def prune_digest_deliveries() -> int:
+    return retention.digest_deliveries_prune()
+
+
+@shared_task(ignore_result=True)
+def prune_expired_sessions() -> int:
+    return retention.sessions_prune()
 
 
 # --- Moderation ------------------------------------------------------------------------------

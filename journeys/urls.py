@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import emails, member_tools, members, moderation, schedule
+from .views import data_rights, emails, member_tools, members, moderation, schedule
 
 app_name = "journeys"
 
@@ -8,6 +8,10 @@ G = "groups/<slug:slug>/"
 urlpatterns = [
     path("accounts/emails/", emails.email_preferences, name="email_preferences"),
     path("email/unsubscribe/<str:token>/", emails.unsubscribe, name="unsubscribe"),
+    path("accounts/my-data/", data_rights.my_data, name="my_data"),
+    path("accounts/my-data/download/", data_rights.my_data_download, name="my_data_download"),
+    path("accounts/delete/", data_rights.delete_account, name="delete_account"),
+    path("goodbye/", data_rights.account_deleted, name="account_deleted"),
     path(G + "themes/", members.theme_list, name="themes"),
     path(G + "themes/<int:theme_id>/", members.theme_detail, name="theme"),
     path(G + "themes/<int:theme_id>/reflect/", members.reflection_create, name="reflect"),

@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import worker_process_shutdown
+from celery.signals import setup_logging, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportgroup.settings.dev")
 
@@ -35,11 +35,45 @@ app.conf.beat_schedule = {
         "task": "journeys.tasks.prune_live_events",
         "schedule": crontab(minute=41),  # hourly
     },
-    "clear-expired-sessions": {
-        "task": "supportgroup.tasks.clear_expired_sessions",
+    # The retention schedule (docs/privacy.md), once a day each, at night in UTC. Expired
+    # sessions go with allauth's records of them (journeys.services.retention.sessions_prune;
+    # supportgroup.tasks.clear_expired_sessions, which this replaces, left those behind).
+    "prune-expired-sessions": {
+        "task": "journeys.tasks.prune_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    "prune-handled-reports": {
+        "task": "journeys.tasks.prune_handled_reports",
+        "schedule": crontab(hour=3, minute=23),
+    },
+    "prune-moderator-notes": {
+        "task": "journeys.tasks.prune_moderator_notes",
+        "schedule": crontab(hour=3, minute=29),
+    },
+    "prune-audit-entries": {
+        "task": "journeys.tasks.prune_audit_entries",
+        "schedule": crontab(hour=3, minute=35),
+    },
+    "prune-digest-deliveries": {
+        "task": "journeys.tasks.prune_digest_deliveries",
+        "schedule": crontab(hour=3, minute=41),
+    },
 }
+
+
+@setup_logging.connect
+def _keep_the_projects_logging(**kwargs) -> None:
+    """Workers and beat log through settings.LOGGING, not handlers of Celery's own.
+
+    Celery would otherwise replace the root handler, and with it the formatter that
+    withholds exception messages and email addresses (supportgroup/logging.py); its
+    failure lines quote the exception's message.
+    """
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
 
 
 @worker_process_shutdown.connect

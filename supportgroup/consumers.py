@@ -1,11 +1,13 @@
 """Site-wide sockets: ``ws/ping/`` (a proxy check) and ``ws/me/`` (alerts on every page)."""
 
 import contextlib
-import json
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, JsonWebsocketConsumer
 
+from journeys import live_protocol
 from supportgroup import realtime, shutdown
+from supportgroup.accounts import sessions as account_sessions
 
 CLOSE_LOGGED_OUT = 4401  # the browser stops (as on the group socket)
 CLOSE_SERVICE_RESTART = 4012  # the browser reconnects at once
@@ -18,7 +20,8 @@ class PingConsumer(JsonWebsocketConsumer):
     def connect(self) -> None:
         self.accept()
 
-    def receive_json(self, content, **kwargs) -> None:
+    def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        # Any frame, even one that is not JSON: this only proves the path carries frames.
         self.send_json({"type": "pong"})
 
 
@@ -32,6 +35,7 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
     """
 
     channel = ""
+    session_tag: str | None = None
 
     async def connect(self) -> None:
         shutdown.register(self)
@@ -40,6 +44,10 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_LOGGED_OUT)
             return
+        # Which sign-in this socket belongs to: a sign-out elsewhere leaves it open.
+        self.session_tag = await database_sync_to_async(account_sessions.socket_session_tag)(
+            self.scope
+        )
         self.channel = realtime.group_name("user", user.pk)
         await self.channel_layer.group_add(self.channel, self.channel_name)
         await self.send_json({"type": "me.hello"})
@@ -56,11 +64,31 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_SERVICE_RESTART)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
-        if not self.channel or not text_data or len(text_data) > MAX_INBOUND:
+        if not self.channel:
             return
-        with contextlib.suppress(ValueError):
-            if json.loads(text_data).get("type") == "ping":
-                await self.send_json({"type": "me.pong"})
+        # Read through the same protocol as the group socket; anything but a ping gets an
+        # error frame (alerts.js ignores it) and the socket stays open.
+        if text_data is None:
+            await self._error(
+                "bad_frame", "Send text frames with JSON; binary frames are not read."
+            )
+            return
+        if len(text_data) > MAX_INBOUND:
+            await self._error("too_large", f"Message too large (limit {MAX_INBOUND} characters).")
+            return
+        try:
+            content = live_protocol.parse(text_data)
+        except live_protocol.ProtocolError as exc:
+            await self._error(exc.code, str(exc))
+            return
+        problem = live_protocol.validation_error(content, me=True)
+        if problem:
+            await self._error("invalid", problem)
+            return
+        await self.send_json({"type": "me.pong"})
+
+    async def _error(self, code: str, message: str) -> None:
+        await self.send_json({"type": "me.error", "code": code, "message": message})
 
     # --- Outbound (channel layer handlers) --------------------------------------------------
 
@@ -87,5 +115,7 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
             )
 
     async def accounts_logged_out(self, message) -> None:
+        if not account_sessions.closes_socket(message, self.session_tag):
+            return  # another of the person's sign-ins ended (supportgroup/accounts/sessions.py)
         self.channel = ""
         await self.close(code=CLOSE_LOGGED_OUT)

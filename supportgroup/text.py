@@ -18,9 +18,19 @@ MARKDOWN_LITE_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "blockqu
 PLAIN_TAGS = {"p", "br", "a"}
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str | None) -> str:
+    """``text`` without what can be neither stored (PostgreSQL refuses NUL in text) nor
+    encoded as UTF-8 (an unpaired surrogate): NULs are dropped, surrogates become U+FFFD."""
+    return _SURROGATES.sub("\ufffd", (text or "").replace("\x00", ""))
+
+
 def typed(text: str | None) -> str:
-    """What a person typed, as stored: no NUL bytes, Unix line ends, no outer blank space."""
-    return (text or "").replace("\x00", "").replace("\r\n", "\n").strip()
+    """What a person typed, as stored: no NUL bytes or unpaired surrogates, Unix line ends,
+    no outer blank space."""
+    return storable(text).replace("\r\n", "\n").strip()
 
 
 def _clean(html: str, tags: set[str]) -> SafeString:
@@ -36,7 +46,7 @@ def _clean(html: str, tags: set[str]) -> SafeString:
 
 def render_markdown_lite(text: str) -> SafeString:
     """Paragraphs, emphasis, lists, quotes and links; headings become small; no images or HTML."""
-    html = _MD.render(text or "")
+    html = _MD.render(storable(text))
     html = re.sub(r"<(/?)h[12]>", r"<\1h3>", html)
     html = re.sub(r"<(/?)h[56]>", r"<\1h4>", html)
     return _clean(html, MARKDOWN_LITE_TAGS)
@@ -44,7 +54,7 @@ def render_markdown_lite(text: str) -> SafeString:
 
 def render_plain(text: str) -> SafeString:
     """Plain text as paragraphs and line breaks, with web addresses made into links."""
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", (text or "").strip()) if p.strip()]
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", storable(text).strip()) if p.strip()]
     parts = []
     for para in paragraphs:
         linked = urlize(escape(para), nofollow=True, autoescape=False)

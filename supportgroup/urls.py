@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -14,9 +15,16 @@ group_patterns = [
     path("groups/<slug:slug>/", journey_members.group_home, name="home"),
 ]
 
+# The admin signs in through allauth's login page (its rate limits and two-factor step
+# apply); a signed-in person who is not staff is refused. Staff without an authenticator
+# app are sent to set one up first (supportgroup/accounts/middleware.py).
+admin.site.login = secure_admin_login(admin.site.login)
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("help/", views.crisis_help, name="crisis_help"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("terms/", views.terms, name="terms"),
     path("groups/<slug:slug>/help/", views.crisis_help, name="group_help"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/profile/", account_views.profile, name="profile"),

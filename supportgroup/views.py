@@ -1,4 +1,4 @@
-"""Site-wide pages: home, crisis resources, health."""
+"""Site-wide pages: home, crisis resources, the privacy notice and terms, health."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Callable
 from asgiref.sync import sync_to_async
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.http import JsonResponse
@@ -45,6 +46,35 @@ def crisis_help(request, slug: str | None = None):
             group = found
     resources = CrisisResource.objects.for_help(group=group)
     return render(request, "help.html", {"resources": resources, "group": group})
+
+
+def _policy_context() -> dict:
+    # Who runs the site, from the environment (README, "Privacy and terms"); the templates
+    # show a marked placeholder for anything a deployment has not set yet.
+    return {
+        "organisation": settings.POLICY_ORGANISATION,
+        "contact_email": settings.POLICY_CONTACT_EMAIL,
+        "jurisdiction": settings.POLICY_JURISDICTION,
+        "min_age": settings.MIN_AGE,
+        # The retention schedule's periods, as the daily pruning applies them (docs/privacy.md).
+        "retention": {
+            "handled_report_days": settings.RETENTION_HANDLED_REPORT_DAYS,
+            "moderator_note_days": settings.RETENTION_MODERATOR_NOTE_DAYS,
+            "audit_days": settings.RETENTION_AUDIT_DAYS,
+            "digest_delivery_days": settings.RETENTION_DIGEST_DELIVERY_DAYS,
+            "session_days": settings.RETENTION_SESSION_DAYS,
+        },
+    }
+
+
+def privacy(request):
+    """The privacy notice: templates/pages/privacy.html, which operators edit."""
+    return render(request, "pages/privacy.html", _policy_context())
+
+
+def terms(request):
+    """The terms of use: templates/pages/terms.html, which operators edit."""
+    return render(request, "pages/terms.html", _policy_context())
 
 
 def _check_database() -> None:

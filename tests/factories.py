@@ -1,5 +1,6 @@
 import factory
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.utils import timezone
 
 from supportgroup.accounts.models import User
@@ -26,6 +27,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified(obj, create, extracted, **kwargs):
         if create and extracted is not False:
             EmailAddress.objects.create(user=obj, email=obj.email, verified=True, primary=True)
+
+    @factory.post_generation
+    def two_factor(obj, create, extracted, **kwargs):
+        # UserFactory(two_factor=True): an authenticator app set up, as staff must have
+        # (supportgroup/accounts/middleware.py).
+        if create and extracted:
+            TOTP.activate(obj, generate_totp_secret())
 
 
 class GroupFactory(factory.django.DjangoModelFactory):
@@ -105,4 +113,5 @@ SIGNUP_FORM = {
     "password1": "a-very-calm-password-9",
     "password2": "a-very-calm-password-9",
     "consent": "on",
+    "age_confirmed": "on",
 }

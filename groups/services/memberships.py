@@ -12,6 +12,7 @@ from supportgroup import realtime
 from .. import permissions
 from ..models import AuditAction, Ban, Group, Invitation, Membership, email_hash
 from .audit import audit_record
+from .erasure import is_former_member_name
 from .invitations import _use_invitation
 
 JOIN_DISPLAY_NAME_TAKEN = "Someone in this group already uses that name. Please pick another."
@@ -23,6 +24,12 @@ def _clean_display_name(name: str) -> str:
         raise ValidationError({"display_name": "Please choose a name for this group."})
     if len(name) > 40:
         raise ValidationError({"display_name": "Please keep your name to 40 characters or fewer."})
+    if is_former_member_name(name):
+        raise ValidationError(
+            {
+                "display_name": "That name is kept for posts of people who have left. Please pick another."
+            }
+        )
     return name
 
 
@@ -94,6 +101,14 @@ def _other_active_owners(membership: Membership) -> bool:
 
 
 @transaction.atomic
+def _is_addressee(user, invitation: Invitation) -> bool:
+    return bool(invitation.email) and (
+        EmailAddress.objects.filter(
+            user=user, email__iexact=invitation.email, verified=True
+        ).exists()
+    )
+
+
 def membership_join(
     *,
     user,
@@ -104,8 +119,9 @@ def membership_join(
 ) -> Membership:
     """Join under the group's policy. Open: active at once; approval: pending; invite only: needs ``invitation``.
 
-    An email invitation lets the person in directly, whatever the policy. A shareable
-    link opens an invite-only group but, in an approval group, still leads to a request.
+    An email invitation lets its addressee in directly, whatever the policy; used by anyone
+    else it leads to a request. A shareable link opens an invite-only group but, in an
+    approval group, still leads to a request.
     """
     if group.closed_to_newcomers:
         raise PermissionDenied(group.closed_to_newcomers)
@@ -121,7 +137,11 @@ def membership_join(
         raise PermissionDenied("This invitation is for another group.")
 
     existing = Membership.objects.select_for_update().filter(user=user, group=group).first()
-    personal_invitation = invitation is not None and bool(invitation.email)
+    # An email invitation admits its addressee: whoever signs in with that verified address.
+    # Forwarded to someone else it is a request like any other (and stays unused for the
+    # person it was meant for).
+    personal_invitation = invitation is not None and _is_addressee(user, invitation)
+    forwarded = invitation is not None and bool(invitation.email) and not personal_invitation
     if existing and existing.status == Membership.Status.ACTIVE:
         return existing
     if existing and existing.status == Membership.Status.PENDING and not personal_invitation:
@@ -129,11 +149,11 @@ def membership_join(
     if _display_name_taken(group, name, exclude_pk=existing.pk if existing else None):
         raise ValidationError({"display_name": JOIN_DISPLAY_NAME_TAKEN})
 
-    if invitation is not None:
+    if invitation is not None and not forwarded:
         _use_invitation(invitation)
     if group.join_policy == Group.JoinPolicy.OPEN or personal_invitation:
         status = Membership.Status.ACTIVE
-    elif group.join_policy == Group.JoinPolicy.APPROVAL:
+    elif group.join_policy == Group.JoinPolicy.APPROVAL or forwarded:
         # A shareable link travels beyond the people it was meant for: a moderator still decides.
         status = Membership.Status.PENDING
     elif invitation is not None:

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 
 from groups.models import Membership
 
@@ -15,6 +16,7 @@ from ..forms import (
     EmailPreferencesFormSet,
     PauseEmailForm,
 )
+from ..models import DigestFrequency, EmailPreferences
 from ..services import preferences as email_services
 
 # --- Email preferences and unsubscribe ------------------------------------------------------
@@ -43,25 +45,47 @@ def email_preferences(request):
     return render(request, "journeys/email_preferences.html", {"formset": formset, "pause": pause})
 
 
-@csrf_exempt  # RFC 8058 one-click: the mail provider POSTs without our cookies or token
+# RFC 8058: a mail provider's one-click unsubscribe POSTs exactly this body.
+ONE_CLICK = ("List-Unsubscribe", "One-Click")
+
+
+# The signed token in the URL is the authority here, not a session: the RFC 8058 POST comes
+# from the mail provider's servers, without our cookies or a CSRF token, and the page's own
+# buttons work for someone who is not logged in. A forged cross-site POST would need the
+# token, which only the member's inbox holds; so CSRF protection is off for this view only.
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token: str):
+    """GET shows what the link turns off, and a button; only a POST changes anything.
+
+    Mail scanners and link previews fetch every GET link in an email: a GET that
+    unsubscribed would turn emails off that nobody chose to turn off.
+    """
     try:
         membership_id, what = read_unsubscribe_token(token)
     except signing.BadSignature:
         return render(request, "journeys/unsubscribed.html", {"invalid": True}, status=400)
-    membership = Membership.objects.select_related("group").filter(pk=membership_id).first()
+    membership = (
+        Membership.objects.select_related("group", "email_preferences")
+        .filter(pk=membership_id)
+        .first()
+    )
     if membership is None:
         return render(request, "journeys/unsubscribed.html", {"invalid": True}, status=404)
-    if request.method == "POST" and request.POST.get("undo"):
-        email_services.resubscribe(membership=membership, what=what)
-        return render(
-            request,
-            "journeys/unsubscribed.html",
-            {"membership": membership, "what": what, "undone": True, "token": token},
-        )
-    email_services.unsubscribe(membership=membership, what=what)
+    context = {"membership": membership, "group": membership.group, "what": what, "token": token}
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "unsubscribe" or request.POST.get(ONE_CLICK[0]) == ONE_CLICK[1]:
+            email_services.unsubscribe(membership=membership, what=what)
+            return render(request, "journeys/unsubscribed.html", context)
+        if action == "undo" or request.POST.get("undo"):
+            email_services.resubscribe(membership=membership, what=what)
+            return render(request, "journeys/unsubscribed.html", {**context, "undone": True})
+    # A GET, or a POST that asks for nothing: say what the button would do; change nothing.
+    prefs = EmailPreferences.of(membership)
+    subscribed = (
+        prefs.digest_frequency != DigestFrequency.OFF if what == "digest" else prefs.theme_email
+    )
     return render(
-        request,
-        "journeys/unsubscribed.html",
-        {"membership": membership, "what": what, "token": token},
+        request, "journeys/unsubscribe_confirm.html", {**context, "subscribed": subscribed}
     )

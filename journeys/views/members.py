@@ -38,7 +38,15 @@ def _before(request) -> int | None:
 
 
 def _theme_page(
-    request, group, membership, theme, *, form=None, status=200, template="journeys/theme.html"
+    request,
+    group,
+    membership,
+    theme,
+    *,
+    form=None,
+    checkin_form=None,
+    status=200,
+    template="journeys/theme.html",
 ):
     # Read before the feed: a client resuming from here may see an event twice, never miss one.
     live_last_seq = live.latest_seq(group.pk)
@@ -54,7 +62,7 @@ def _theme_page(
         viewer=membership,
         form=form or ReflectionForm(theme=theme, initial={"client_id": None}),
         checkin=checkin,
-        checkin_form=CheckInForm(initial={"note": checkin.note if checkin else ""}),
+        checkin_form=checkin_form or CheckInForm(initial={"note": checkin.note if checkin else ""}),
         kinds=Encouragement.Kind.choices,
         earlier=selectors.published_themes(group=group)[:12],
         live_last_seq=live_last_seq,
@@ -265,17 +273,20 @@ def checkin(request, slug: str, theme_id: int):
     if request.POST.get("undo"):
         reflection_services.checkin_delete(member=membership, theme=theme)
         messages.info(request, "Check-in removed.")
-    else:
-        form = CheckInForm(request.POST)
-        form.is_valid()
+        return redirect("journeys:theme", slug=slug, theme_id=theme.pk)
+    form = CheckInForm(request.POST)
+    if form.is_valid():
         try:
             reflection_services.checkin_save(
-                member=membership, theme=theme, note=form.cleaned_data.get("note", "")
+                member=membership, theme=theme, note=form.cleaned_data["note"]
             )
-            messages.success(request, "Noted: you tried this week's practice.")
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-    return redirect("journeys:theme", slug=slug, theme_id=theme.pk)
+            add_errors(form, exc)
+        else:
+            messages.success(request, "Noted: you tried this week's practice.")
+            return redirect("journeys:theme", slug=slug, theme_id=theme.pk)
+    # The note comes back in its box with the reason, never dropped.
+    return _theme_page(request, group, membership, theme, checkin_form=form, status=400)
 
 
 @login_required

@@ -142,6 +142,12 @@ def moderator_notes(request, slug: str):
 @login_required
 def queue(request, slug: str):
     group, membership = moderator_context(request, slug)
+    return _queue_page(request, group, membership)
+
+
+def _queue_page(request, group, membership, *, unsent_note=None, status: int = 200):
+    """``unsent_note``: (item, text, reason) of a note that was refused; it comes back in
+    its box, open, with the reason, so the moderator's words are never lost."""
     # A moderator's own posts are for the others to review: not even the reasons or notes.
     entries = [
         e
@@ -156,6 +162,17 @@ def queue(request, slug: str):
         e.can_sanction = e.visible and group_permissions.can_sanction(
             request.user, group, e.item.author
         )
+        e.unsent_note = e.note_error = None
+        if unsent_note and type(e.item) is type(unsent_note[0]) and e.item.pk == unsent_note[0].pk:
+            e.unsent_note, e.note_error = unsent_note[1], unsent_note[2]
+            unsent_note = None
+    # A note about a post no longer in the queue (its reports were handled meanwhile)
+    # comes back at the top of the page instead.
+    unsent = None
+    if unsent_note:
+        item, text, reason = unsent_note
+        kind = "reply" if isinstance(item, Reply) else "reflection"
+        unsent = {"kind": kind, "item": item, "text": text, "reason": reason}
     return render(
         request,
         "journeys/moderation_queue.html",
@@ -165,7 +182,9 @@ def queue(request, slug: str):
             entries=entries,
             viewer=membership,
             suspension_days=moderation.SUSPENSION_DAYS,
+            unsent=unsent,
         ),
+        status=status,
     )
 
 
@@ -223,6 +242,10 @@ def queue_action(request, slug: str, kind: str, item_id: int, action: str):
     form.is_valid()  # every field is optional; the service says what is missing
     data = form.cleaned_data
     common = {"by": membership, "item": item, "reason": data.get("reason", "")}
+    if action == "note" and form.errors:  # e.g. a NUL character: say so, keep the words
+        reason = " ".join(e for errors in form.errors.values() for e in errors)
+        unsent = (item, request.POST.get("body", ""), reason)
+        return _queue_page(request, group, membership, unsent_note=unsent, status=400)
     try:
         if action == "dismiss":
             moderation.reports_dismiss(**common)
@@ -239,7 +262,11 @@ def queue_action(request, slug: str, kind: str, item_id: int, action: str):
         else:
             moderation.author_remove(**common, ban=action == "ban")
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, refusal_message(exc) or "You can't do that here.")
+        reason = refusal_message(exc) or "You can't do that here."
+        if action == "note":
+            unsent = (item, request.POST.get("body", ""), reason)
+            return _queue_page(request, group, membership, unsent_note=unsent, status=400)
+        messages.error(request, reason)
     else:
         messages.success(request, DONE[action])
     return redirect(back)

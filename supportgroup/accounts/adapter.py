@@ -1,5 +1,9 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
+from allauth.usersessions.adapter import DefaultUserSessionsAdapter
 from django.urls import reverse
+
+from . import services
 
 # Kept in the session by the invitation page (groups.views.SESSION_INVITATION).
 SESSION_INVITATION = "pending_invitation"
@@ -18,3 +22,23 @@ class AccountAdapter(DefaultAccountAdapter):
         if token:
             return reverse("groups:invitation", args=[token])
         return super().get_login_redirect_url(request)
+
+
+class UserSessionsAdapter(DefaultUserSessionsAdapter):
+    def end_sessions(self, sessions) -> None:
+        """Signing out the other sessions also closes their sockets; this browser's stay open.
+
+        If the current session is among them, allauth signs this browser out right after,
+        and that sign-out closes its own sockets.
+        """
+        request = context.request
+        sessions = list(sessions)
+        for user_id in {s.user_id for s in sessions}:
+            current = None
+            if request is not None and request.user.pk == user_id:
+                current = request.session
+            services.sessions_end(
+                user_id=user_id,
+                sessions=[s for s in sessions if s.user_id == user_id],
+                current=current,
+            )

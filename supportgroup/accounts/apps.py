@@ -7,17 +7,37 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_out
+        from allauth.account.signals import password_changed, password_reset, password_set
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
 
-        from supportgroup import realtime
+        from . import services
+        from .sessions import seed_session
 
-        def close_live_sockets(sender, request, user, **kwargs) -> None:
-            """Logging out closes every open group socket of that person."""
+        def remember_session(sender, request, user, **kwargs) -> None:
+            """A new sign-in: the seed its sockets will be known by (supportgroup/accounts/sessions.py)."""
+            if request is not None and hasattr(request, "session"):
+                seed_session(request.session)
+
+        def close_this_sessions_sockets(sender, request, user, **kwargs) -> None:
+            """Signing out closes the sockets of this browser; other devices stay signed in."""
             if user is not None:
-                realtime.broadcast(
-                    realtime.group_name("user", user.pk), {"type": "accounts.logged_out"}
-                )
+                session = getattr(request, "session", None)
+                services.sockets_close(user_id=user.pk, only=session)
 
+        def end_other_sessions(sender, request, user, **kwargs) -> None:
+            """A new password (changed, set or reset) signs the person out everywhere else.
+
+            The browser that changed it stays signed in, with its sockets; a reset done
+            while signed out (or as someone else) keeps nothing.
+            """
+            current = None
+            if request is not None and getattr(request.user, "pk", None) == user.pk:
+                current = request.session
+            services.other_sessions_end(user_id=user.pk, current=current)
+
+        user_logged_in.connect(remember_session, weak=False, dispatch_uid="seed_socket_session")
         user_logged_out.connect(
-            close_live_sockets, weak=False, dispatch_uid="close_live_sockets_on_logout"
+            close_this_sessions_sockets, weak=False, dispatch_uid="close_live_sockets_on_logout"
         )
+        for signal in (password_changed, password_set, password_reset):
+            signal.connect(end_other_sessions, weak=False, dispatch_uid="end_other_sessions")

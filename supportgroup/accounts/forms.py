@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from supportgroup.forms import NoColonMixin
@@ -32,7 +33,30 @@ class SignupForm(NoColonMixin, forms.Form):
         },
     )
 
-    field_order = ["email", "display_name", "time_zone", "password1", "password2", "consent"]
+    age_confirmed = forms.BooleanField(
+        required=True,
+        # The label names the age from settings; set in __init__ so that it follows them.
+        label="I am old enough",
+    )
+
+    field_order = [
+        "email",
+        "display_name",
+        "time_zone",
+        "password1",
+        "password2",
+        "age_confirmed",
+        "consent",
+    ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["age_confirmed"]
+        field.label = f"I am {settings.MIN_AGE} or older"
+        field.error_messages["required"] = (
+            f"Please tick this box to confirm you are {settings.MIN_AGE} or older. "
+            f"This site is for people aged {settings.MIN_AGE} and over."
+        )
 
     def clean_display_name(self) -> str:
         name = " ".join(self.cleaned_data["display_name"].split())
@@ -43,8 +67,17 @@ class SignupForm(NoColonMixin, forms.Form):
     def signup(self, request, user: User) -> None:
         user.display_name = self.cleaned_data["display_name"]
         user.time_zone = self.cleaned_data["time_zone"]
-        user.sensitive_data_consent_at = timezone.now()
-        user.save(update_fields=["display_name", "time_zone", "sensitive_data_consent_at"])
+        now = timezone.now()
+        user.sensitive_data_consent_at = now
+        user.age_confirmed_at = now
+        user.save(
+            update_fields=[
+                "display_name",
+                "time_zone",
+                "sensitive_data_consent_at",
+                "age_confirmed_at",
+            ]
+        )
 
 
 class ProfileForm(NoColonMixin, forms.ModelForm):

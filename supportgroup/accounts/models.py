@@ -44,6 +44,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     # Explicit consent to store sensitive personal reflections (GDPR art. 9).
     sensitive_data_consent_at = models.DateTimeField(null=True, blank=True)
+    # When the person confirmed at sign-up that they are at least MIN_AGE years old.
+    age_confirmed_at = models.DateTimeField(null=True, blank=True)
     email_paused = models.BooleanField(
         "Pause all email from groups",
         default=False,

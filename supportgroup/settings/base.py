@@ -60,7 +60,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, which answers static files itself (CSP section below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Outside CommonMiddleware (its slash redirects get the header too), inside sessions
+    # (reading request.user at the end still marks the response Vary: Cookie).
+    "supportgroup.middleware.PrivateNoStoreMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -299,6 +304,25 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
 }
 ACCOUNT_ADAPTER = "supportgroup.accounts.adapter.AccountAdapter"
+# Two-factor sign-in with an authenticator app, and recovery codes for a lost phone.
+# Optional for members; staff must set it up before anything else (see below).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = SITE_NAME
+# Ending the other sessions also closes their live sockets (supportgroup/accounts/services.py).
+USERSESSIONS_ADAPTER = "supportgroup.accounts.adapter.UserSessionsAdapter"
+# Off: a database write on every request, to show a "last seen" column nobody needs.
+USERSESSIONS_TRACK_ACTIVITY = False
+# Sends a signed-in staff member without an authenticator app to set one up, from every
+# page but that one, signing out and the crisis help (so also from the admin). Last, so
+# that it sees the user and can leave a message.
+MIDDLEWARE.append("supportgroup.accounts.middleware.StaffTwoFactorMiddleware")
+# Sign-up asks people to confirm they are at least this old (the time is kept on User).
+MIN_AGE = env.int("MIN_AGE", default=16)
+# Who runs this site, for the privacy notice and terms (templates/pages/): set them for a
+# deployment; until then those pages show a clearly marked placeholder.
+POLICY_ORGANISATION = env.str("POLICY_ORGANISATION", default="")
+POLICY_CONTACT_EMAIL = env.str("POLICY_CONTACT_EMAIL", default="")
+POLICY_JURISDICTION = env.str("POLICY_JURISDICTION", default="")
 
 # --- Sessions and security -------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -307,6 +331,44 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Content-Security-Policy and caching -------------------------------------
+from csp.constants import NONCE, NONE, SELF  # noqa: E402 - kept with the policy it builds
+
+# One strict policy for every page (django-csp 4 adds the header in CSPMiddleware): no
+# inline script, style or event handler anywhere, so HTML that slipped past the
+# sanitiser could not run or restyle anything. Our <script> tags carry the request's
+# nonce; files from our own origin load through 'self'. img-src allows data: for the
+# QR code of two-factor setup (allauth draws it as a data: image). connect-src 'self'
+# covers the live sockets too: CSP 3 matches ws:/wss: on the page's own host and port.
+# The admin, allauth's pages and the pushed partials all work under it
+# (tests/e2e/test_csp.py), so nothing is loosened anywhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+# Every response gets Cache-Control: private, no-store (supportgroup/middleware.py)
+# except these views answered to a visitor who is signed out: they carry no member text.
+PUBLIC_CACHEABLE_VIEWS = frozenset(
+    {
+        "home",
+        "crisis_help",
+        "privacy",
+        "terms",
+        "account_login",
+        "account_signup",
+        "account_reset_password",
+    }
+)
 
 # --- i18n / time ------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -332,16 +394,62 @@ WHITENOISE_USE_FINDERS = True
 QUICK_EXIT_URL = env.str("QUICK_EXIT_URL", default="https://www.bbc.com/weather")
 
 # --- Logging: never log member text -----------------------------------------
+# Logs hold ids, counts and exception class names: never member text, email addresses or
+# session ids (docs/privacy.md). Every line goes through one handler to stdout; the
+# formatter withholds exception messages and email addresses (supportgroup/logging.py),
+# for what libraries put in them. Operators keep logs 14 days (the retention schedule).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {
+            "class": "supportgroup.logging.PrivateFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's defaults give "django" a handler that emails ADMINS each error with the
+        # request's POST data and cookies (once DEBUG is off): none here. Its records go to
+        # the root handler above like everyone's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # At DEBUG this logs every SQL statement with its parameters: what members wrote.
         "django.db.backends": {"level": "WARNING"},
         # 403s and 404s are ordinary here (the permission rules); only errors are worth a traceback.
         "django.request": {"level": "ERROR"},
         "daphne": {"level": "WARNING"},
     },
 }
+# An error is answered with the plain 500 page (templates/500.html), never the traceback.
+DEBUG_PROPAGATE_EXCEPTIONS = False
+
+# --- Retention ----------------------------------------------------------------
+# The retention schedule (docs/privacy.md, the same numbers in the privacy notice): how
+# many days each kind of record is kept. journeys/services/retention.py deletes what is
+# older, once a day (the beat schedule in supportgroup/celery.py). Member-written posts
+# have no period: they stay until their author deletes them or the account.
+RETENTION_HANDLED_REPORT_DAYS = env.int("RETENTION_HANDLED_REPORT_DAYS", default=180)
+RETENTION_MODERATOR_NOTE_DAYS = env.int("RETENTION_MODERATOR_NOTE_DAYS", default=365)
+RETENTION_AUDIT_DAYS = env.int("RETENTION_AUDIT_DAYS", default=365)
+RETENTION_DIGEST_DELIVERY_DAYS = env.int("RETENTION_DIGEST_DELIVERY_DAYS", default=90)
+RETENTION_SESSION_DAYS = env.int("RETENTION_SESSION_DAYS", default=14)
+# A digest delivery row is also what stops an email going out twice while its period can
+# still be proposed (up to 48 h late, journeys/digests.py): it must outlive that window.
+_RETENTION_MINIMUM_DAYS = {"RETENTION_DIGEST_DELIVERY_DAYS": 3}
+for _name in (
+    "RETENTION_HANDLED_REPORT_DAYS",
+    "RETENTION_MODERATOR_NOTE_DAYS",
+    "RETENTION_AUDIT_DAYS",
+    "RETENTION_DIGEST_DELIVERY_DAYS",
+    "RETENTION_SESSION_DAYS",
+):
+    if vars()[_name] < _RETENTION_MINIMUM_DAYS.get(_name, 1):
+        raise ImproperlyConfigured(
+            f"{_name} must be at least {_RETENTION_MINIMUM_DAYS.get(_name, 1)} day(s)."
+        )
+# "Two weeks after last use": every request moves the session's expiry (one UPDATE of the
+# session row), so a session ends RETENTION_SESSION_DAYS after it was last used, and the
+# daily prune then deletes it.
+SESSION_COOKIE_AGE = RETENTION_SESSION_DAYS * 24 * 60 * 60
+SESSION_SAVE_EVERY_REQUEST = True

@@ -27,6 +27,11 @@ CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = False
+# Preloading is a one-way commitment: browsers ship the list, and leaving it takes months,
+# during which every subdomain must keep serving HTTPS. An operator opts in knowingly (and
+# submits the domain), so `check --deploy` is told not to nag about it; every other
+# deployment check passes for real (tests/supportgroup/test_deploy_check.py).
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 if not REDIS_URL:
     logging.getLogger("supportgroup").warning(

@@ -3,13 +3,15 @@ import re
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from supportgroup.accounts.models import User
 from tests.factories import SIGNUP_FORM
 
 pytestmark = pytest.mark.django_db
 
-SIGNUP = SIGNUP_FORM
+# The age box may already be in SIGNUP_FORM; it is required either way.
+SIGNUP = {**SIGNUP_FORM, "age_confirmed": "on"}
 
 
 def test_signup_verify_login_logout(client):
@@ -67,6 +69,36 @@ def test_consent_is_required_and_input_is_kept(client):
     assert not User.objects.filter(email="new.person@example.com").exists()
 
 
+def test_the_age_box_is_required_with_a_clear_message_and_input_is_kept(client, settings):
+    settings.MIN_AGE = 18
+    page = client.get(reverse("account_signup")).content.decode()
+    assert "I am 18 or older" in page
+    data = {**SIGNUP}
+    del data["age_confirmed"]
+    response = client.post(reverse("account_signup"), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Please tick this box to confirm you are 18 or older." in html
+    assert 'value="new.person@example.com"' in html
+    assert 'value="Rosa"' in html
+    assert '<option value="Europe/Lisbon" selected>' in html
+    assert not User.objects.filter(email="new.person@example.com").exists()
+
+
+def test_the_age_confirmation_is_stored_with_its_time(client):
+    before = timezone.now()
+    response = client.post(reverse("account_signup"), SIGNUP)
+    assert response.status_code == 302
+    user = User.objects.get(email="new.person@example.com")
+    assert before <= user.age_confirmed_at <= timezone.now()
+
+
+def test_the_sign_up_page_links_the_privacy_notice_and_terms(client):
+    html = client.get(reverse("account_signup")).content.decode()
+    form = html[html.index("<h1>Sign Up</h1>") :]
+    assert 'href="/privacy/"' in form and 'href="/terms/"' in form
+
+
 def test_wrong_password_is_refused(client, user):
     response = client.post(
         reverse("account_login"), {"login": user.email, "password": "nope-nope-nope"}
@@ -94,7 +126,13 @@ def test_profile_edit(client, user):
 
 def test_account_pages_use_the_site_layout(client, user):
     client.force_login(user)
-    for name in ["account_email", "account_change_password", "profile"]:
+    for name in [
+        "account_email",
+        "account_change_password",
+        "profile",
+        "mfa_index",
+        "usersessions_list",
+    ]:
         html = client.get(reverse(name)).content.decode()
         assert 'href="/help/"' in html, name
         assert 'class="skip-link"' in html, name

@@ -26,9 +26,11 @@ def test_signup_on_a_phone(page: Page, live_asgi: str):
     page.locator("#id_password1").fill("a-calm-phone-password-1")
     page.locator("#id_password2").fill("a-calm-phone-password-1")
     page.get_by_label("I agree").check()
+    page.get_by_label("I am 16 or older").check()
     page.get_by_role("button", name="Sign Up").click()
     expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
-    assert User.objects.get(email="phone.person@example.com").sensitive_data_consent_at
+    person = User.objects.get(email="phone.person@example.com")
+    assert person.sensitive_data_consent_at and person.age_confirmed_at
 
 
 def test_skip_link_is_first_and_visible_on_focus(page: Page, live_asgi: str):

@@ -5,15 +5,20 @@ from django.urls import reverse
 
 from groups import services
 from groups.models import AuditEvent
-from supportgroup.accounts.models import User
-from tests.factories import GroupFactory, MembershipFactory
+from tests.factories import GroupFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff_client(client):
-    admin = User.objects.create_superuser("staff@example.com", "pw-123456789", display_name="Staff")
+    admin = UserFactory(
+        email="staff@example.com",
+        display_name="Staff",
+        is_staff=True,
+        is_superuser=True,
+        two_factor=True,
+    )
     client.force_login(admin)
     return client
 

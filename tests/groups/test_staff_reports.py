@@ -37,7 +37,13 @@ def circle(db) -> dict:
 
 @pytest.fixture
 def staff(db) -> User:
-    return User.objects.create_superuser("staff@example.com", "pw-123456789", display_name="Staff")
+    return UserFactory(
+        email="staff@example.com",
+        display_name="Staff",
+        is_staff=True,
+        is_superuser=True,
+        two_factor=True,
+    )
 
 
 def _report(c, *, target="owner", by="mara") -> StaffReport:

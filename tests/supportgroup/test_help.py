@@ -6,9 +6,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from supportgroup.accounts.models import User
 from supportgroup.models import CrisisResource, dial_string
-from tests.factories import GroupFactory, MembershipFactory, ReflectionFactory, WeeklyThemeFactory
+from tests.factories import (
+    GroupFactory,
+    MembershipFactory,
+    ReflectionFactory,
+    UserFactory,
+    WeeklyThemeFactory,
+)
 from tests.services import run_django
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +129,13 @@ def test_an_unseen_group_help_is_the_site_list_and_never_an_error(client, outsid
 
 
 def test_staff_manage_resources_in_the_admin(client):
-    staff = User.objects.create_superuser("staff@example.com", "pw-123456789", display_name="Staff")
+    staff = UserFactory(
+        email="staff@example.com",
+        display_name="Staff",
+        is_staff=True,
+        is_superuser=True,
+        two_factor=True,
+    )
     client.force_login(staff)
     group = GroupFactory()
 

@@ -389,12 +389,15 @@ CASES = [
 
 def test_every_audit_action_is_covered_by_a_service_case():
     # The moderators' schedule actions are covered in tests/journeys/test_schedule_audit.py,
-    # the review queue's in tests/journeys/test_moderation.py.
+    # the review queue's in tests/journeys/test_moderation.py, account erasure's in
+    # tests/journeys/test_data_rights.py, staff reading in the admin in test_admin_privacy.py.
+    from tests.journeys.test_admin_privacy import ADMIN_ONLY
+    from tests.journeys.test_data_rights import DATA_RIGHTS_ONLY
     from tests.journeys.test_moderation import MODERATION_ONLY
     from tests.journeys.test_schedule_audit import SCHEDULE_CASES
 
     covered = [c.action for c in CASES] + [action for action, _ in SCHEDULE_CASES]
-    covered += MODERATION_ONLY
+    covered += MODERATION_ONLY + DATA_RIGHTS_ONLY + ADMIN_ONLY
     assert sorted(covered) == sorted(AuditAction)
 
 
