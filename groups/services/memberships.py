@@ -100,7 +100,6 @@ def _other_active_owners(membership: Membership) -> bool:
     )
 
 
-@transaction.atomic
 def _is_addressee(user, invitation: Invitation) -> bool:
     return bool(invitation.email) and (
         EmailAddress.objects.filter(
@@ -109,6 +108,7 @@ def _is_addressee(user, invitation: Invitation) -> bool:
     )
 
 
+@transaction.atomic
 def membership_join(
     *,
     user,
