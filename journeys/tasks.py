@@ -125,6 +125,11 @@ def prune_expired_sessions() -> int:
     return retention.sessions_prune()
 
 
+@shared_task(ignore_result=True)
+def prune_expired_invitations() -> int:
+    return retention.invitations_prune()
+
+
 # --- Moderation ------------------------------------------------------------------------------
 # Emails name no member and quote nothing anyone wrote: they say there is something to look
 # at, and link to it (supportgroup.emails.build_email, neutral subjects).

@@ -58,6 +58,10 @@ app.conf.beat_schedule = {
         "task": "journeys.tasks.prune_digest_deliveries",
         "schedule": crontab(hour=3, minute=41),
     },
+    "prune-expired-invitations": {
+        "task": "journeys.tasks.prune_expired_invitations",
+        "schedule": crontab(hour=3, minute=47),
+    },
 }
 
 

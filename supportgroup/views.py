@@ -63,6 +63,7 @@ def _policy_context() -> dict:
             "audit_days": settings.RETENTION_AUDIT_DAYS,
             "digest_delivery_days": settings.RETENTION_DIGEST_DELIVERY_DAYS,
             "session_days": settings.RETENTION_SESSION_DAYS,
+            "invitation_days": settings.RETENTION_INVITATION_DAYS,
         },
     }
 

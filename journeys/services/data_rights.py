@@ -7,18 +7,30 @@ kept and for how long is the retention schedule in ``docs/privacy.md``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
+from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from groups.models import Group, Membership
+from groups.models import AuditEvent, Group, Membership
 from groups.services import erasure
 from journeys import live
-from journeys.models import Encouragement, PracticeCheckIn, Reflection, Reply, Visibility
+from journeys.models import (
+    Encouragement,
+    ModeratorNote,
+    PostingSuspension,
+    PracticeCheckIn,
+    Reflection,
+    Reply,
+    Visibility,
+)
 from supportgroup import realtime
 
 HAND_OVER_FIRST = (
@@ -78,9 +90,13 @@ def account_erase(*, user, keep_posts: bool = False) -> None:
     else:
         announce += _erase_posts(ids)
 
+    _erase_moderator_words(user=user, keep_notes=keep_posts)
+    addresses = set(EmailAddress.objects.filter(user=user).values_list("email", flat=True))
+    addresses.add(user.email)
     erasure.account_groups_erase(user=user, delete_groups=alone)
     for session in UserSession.objects.filter(user=user):
         session.end()  # deletes the session itself: every browser is signed out
+    _end_untracked_sessions(user_id=user.pk, addresses=addresses)
     Authenticator.objects.filter(user=user).delete()
     user_id = user.pk
     user.delete()
@@ -151,3 +167,29 @@ def _keep_as_former_member(memberships: list[Membership]) -> list[Callable[[], o
     return [lambda r=r: live.reflection_edited(r) for r in reflections] + [
         lambda r=r: live.reply_changed(r) for r in replies
     ]
+
+
+def _erase_moderator_words(*, user, keep_notes: bool) -> None:
+    """What they wrote as a moderator goes with them, as their replies do: the reasons
+    they gave (the entries and the hides stay, without a reason), and, unless they keep
+    their words, the notes they sent (kept ones stay for the recipient, unsigned)."""
+    AuditEvent.objects.filter(actor=user).exclude(reason="").update(reason="")
+    for model in (Reflection, Reply):
+        model.objects.filter(hidden_by=user).exclude(hidden_reason="").update(hidden_reason="")
+    PostingSuspension.objects.filter(by=user).exclude(reason="").update(reason="")
+    if not keep_notes:
+        ModeratorNote.objects.filter(sent_by=user).delete()
+
+
+def _end_untracked_sessions(*, user_id: int, addresses: set[str]) -> None:
+    """Sessions allauth never tracked still name the person: one signed in before
+    session tracking began, or a sign-in stopped at its two-factor step (which holds the
+    address typed). Erasure is rare, so reading each live session once is affordable."""
+    needles = {a.casefold() for a in addresses if a}
+    doomed = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500):
+        data = session.get_decoded()
+        text = json.dumps(data, default=str).casefold()
+        if data.get("_auth_user_id") == str(user_id) or any(n in text for n in needles):
+            doomed.append(session.pk)
+    Session.objects.filter(pk__in=doomed).delete()

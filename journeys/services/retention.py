@@ -21,7 +21,7 @@ from django.contrib.sessions.models import Session
 from django.db.models import Q
 from django.utils import timezone
 
-from groups.models import AuditEvent, StaffReport
+from groups.models import AuditEvent, Invitation, StaffReport
 from journeys.models import DigestDelivery, ModeratorNote, Report
 
 logger = logging.getLogger(__name__)
@@ -85,6 +85,16 @@ def digest_deliveries_prune(*, now: datetime | None = None) -> int:
     return _done("digest deliveries", count, days)
 
 
+def invitations_prune(*, now: datetime | None = None) -> int:
+    """Expired or revoked invitations, with the address they were sent to."""
+    days = settings.RETENTION_INVITATION_DAYS
+    cutoff = _cutoff(days, now)
+    count, _ = Invitation.objects.filter(
+        Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff)
+    ).delete()
+    return _done("expired invitations", count, days)
+
+
 def sessions_prune(*, now: datetime | None = None) -> int:
     """Expired sessions (what ``clearsessions`` does), and the records that outlive them.
 
@@ -117,4 +127,5 @@ def prune_all(*, now: datetime | None = None) -> dict[str, int]:
         "audit_entries": audit_entries_prune(now=now),
         "digest_deliveries": digest_deliveries_prune(now=now),
         "sessions": sessions_prune(now=now),
+        "invitations": invitations_prune(now=now),
     }

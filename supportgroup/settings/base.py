@@ -434,6 +434,9 @@ RETENTION_MODERATOR_NOTE_DAYS = env.int("RETENTION_MODERATOR_NOTE_DAYS", default
 RETENTION_AUDIT_DAYS = env.int("RETENTION_AUDIT_DAYS", default=365)
 RETENTION_DIGEST_DELIVERY_DAYS = env.int("RETENTION_DIGEST_DELIVERY_DAYS", default=90)
 RETENTION_SESSION_DAYS = env.int("RETENTION_SESSION_DAYS", default=14)
+# Invitations hold the address of someone who may never have signed up: gone this long
+# after they expired or were revoked (the moderators' list shows them that long).
+RETENTION_INVITATION_DAYS = env.int("RETENTION_INVITATION_DAYS", default=30)
 # A digest delivery row is also what stops an email going out twice while its period can
 # still be proposed (up to 48 h late, journeys/digests.py): it must outlive that window.
 _RETENTION_MINIMUM_DAYS = {"RETENTION_DIGEST_DELIVERY_DAYS": 3}
@@ -443,6 +446,7 @@ for _name in (
     "RETENTION_AUDIT_DAYS",
     "RETENTION_DIGEST_DELIVERY_DAYS",
     "RETENTION_SESSION_DAYS",
+    "RETENTION_INVITATION_DAYS",
 ):
     if vars()[_name] < _RETENTION_MINIMUM_DAYS.get(_name, 1):
         raise ImproperlyConfigured(

@@ -116,6 +116,32 @@ def test_searching_never_finds_words_inside_a_private_entry(client, staff, posts
     assert by_group.context["cl"].result_count == 3  # the private one is listed, not readable
 
 
+@pytest.mark.parametrize(
+    ("model", "lookup"),
+    [
+        ("reflection", "body__icontains=Marigold"),
+        ("reflection", "body__startswith=M"),
+        ("reflection", "content_note__icontains=" + PRIVATE_NOTE[:4]),
+        ("reply", "body__icontains=Snapdragon"),
+        ("moderatornote", "body__icontains=a"),
+        ("report", "note__icontains=a"),
+    ],
+)
+def test_the_change_list_url_cannot_filter_inside_text(client, staff, posts, model, lookup):
+    """?body__icontains=… would answer "does a private entry hold this word?" one guess
+    at a time: the admin refuses any filter it does not offer."""
+    url = reverse(f"admin:journeys_{model}_changelist") + "?" + lookup
+    response = client.get(url)
+    # Django refuses a lookup the admin does not allow with a 400: no rows, no count.
+    assert response.status_code == 400
+    assert "Marigoldsecret" not in response.content.decode()
+
+
+def test_the_offered_filters_still_work(client, staff, posts):
+    response = client.get(changelist("reflection", visibility__exact="moderators"))
+    assert list(response.context["cl"].result_list) == [posts["moderators"]]
+
+
 def test_the_admin_cannot_change_or_delete_member_posts(client, staff, posts):
     private = posts["private"]
     response = client.post(admin_url(private), {"body": "Changed by staff"})

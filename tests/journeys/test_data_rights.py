@@ -622,3 +622,40 @@ def test_the_former_member_is_not_someone_moderators_can_act_on(client, circle):
     client.force_login(moderator.user)
     page = client.get(reverse("groups:members", args=[group.slug])).content.decode()
     assert "Frida" in page and "A former member" not in page
+
+
+def test_a_moderators_words_and_untracked_sessions_go_too(client):
+    """What they wrote as a moderator (reasons, notes to others) and sessions allauth
+    never tracked (a sign-in stopped at its two-factor step, a session from before
+    tracking) hold their words or address: none survives the erasure."""
+    from django.test import Client
+
+    from groups import services as group_services
+    from journeys.services import moderation
+    from tests.accounts.mfa_helpers import start_login, with_authenticator_app
+
+    canary = "zqmodcanary77"
+    group = GroupFactory(name="Harbour")
+    MembershipFactory(group=group, role="owner")
+    user = UserFactory(email=f"mod{canary}@example.com", display_name=f"Mo {canary}")
+    mod = MembershipFactory(group=group, user=user, role="moderator", display_name="Mona")
+    friend, other = MembershipFactory(group=group), MembershipFactory(group=group)
+    theme = WeeklyThemeFactory(group=group)
+    r1, _ = posts.reflection_create(member=friend, theme=theme, body="friend words")
+    r2, _ = posts.reflection_create(member=other, theme=theme, body="other words")
+    r3, _ = posts.reflection_create(member=other, theme=theme, body="more words")
+    moderation.item_hide(by=mod, item=r1, reason=f"hidden {canary}")
+    moderation.note_send(by=mod, item=r2, body=f"note {canary}")
+    moderation.posting_suspend(by=mod, item=r2, days=1, reason=f"pause {canary}")
+    moderation.author_remove(by=mod, item=r3, reason=f"removed {canary}")
+    group_services.membership_remove(membership=friend, by=user, reason=f"gone {canary}")
+    with_authenticator_app(user)
+    start_login(Client(), user)  # password given, code not yet: allauth tracks nothing
+    Client().force_login(user)  # as a session from before tracking began
+    assert len(rows_holding(canary)) >= 8
+
+    data_rights.account_erase(user=user)
+
+    assert rows_holding(canary) == []
+    r1.refresh_from_db()
+    assert r1.hidden_at is not None  # the moderation stands; only the words go

@@ -16,7 +16,12 @@ from journeys import tasks
 from journeys.models import DigestDelivery, ModeratorNote, Report
 from journeys.services import retention
 from supportgroup.celery import app
-from tests.factories import MembershipFactory, ReflectionFactory, UserFactory
+from tests.factories import (
+    InvitationFactory,
+    MembershipFactory,
+    ReflectionFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +165,17 @@ def test_a_session_lasts_two_weeks_after_its_last_use(settings, client):
     assert expires > timezone.now() + 13 * DAY  # the visit moved it
 
 
+def test_invitations_go_30_days_after_they_expired_or_were_revoked(post, now):
+    group = post.group
+    expired = InvitationFactory(group=group, email="a@example.com", expires_at=now - 31 * DAY)
+    revoked = InvitationFactory(group=group, email="b@example.com", revoked_at=now - 31 * DAY)
+    recent = InvitationFactory(group=group, email="c@example.com", expires_at=now - 29 * DAY)
+    live = InvitationFactory(group=group, email="d@example.com")
+    assert retention.invitations_prune(now=now) == 2
+    left = set(group.invitations.values_list("pk", flat=True))
+    assert left == {recent.pk, live.pk} and not {expired.pk, revoked.pk} & left
+
+
 def test_prune_all_runs_every_kind(post, now):
     report_on(post, status="dismissed", handled_at=now - 400 * DAY)
     counts = retention.prune_all(now=now)
@@ -170,6 +186,7 @@ def test_prune_all_runs_every_kind(post, now):
         "audit_entries",
         "digest_deliveries",
         "sessions",
+        "invitations",
     }
 
 
@@ -179,6 +196,7 @@ PRUNE_TASKS = {
     "journeys.tasks.prune_audit_entries",
     "journeys.tasks.prune_digest_deliveries",
     "journeys.tasks.prune_expired_sessions",
+    "journeys.tasks.prune_expired_invitations",
 }
 
 
