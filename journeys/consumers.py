@@ -102,6 +102,7 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
     quiet = live.SocketQuiet()  # whom this member muted, their collapsed topics
     stopping = False  # set when the server shuts down: join nothing, deliver nothing
     session_tag: str | None = None  # which sign-in opened this socket (accounts.sessions)
+    unreadable: live_protocol.UnreadableFrames | None = None  # made on the first bad frame
 
     async def server_stopping(self) -> None:
         """The process is shutting down (``supportgroup.shutdown``): ask the browser to come back."""
@@ -138,10 +139,15 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(name, self.channel_name)
             self.subscriptions.append(name)  # what _leave must undo, even if we stop half-way
         try:
+            # A sign-out while this socket was connecting announced itself before we listened.
+            signed_in = await _db(account_sessions.socket_session_current, self.scope)
             latest = await _db(live.latest_seq, m.group_id)
             self.quiet = await _db(live.socket_quiet, m)
         except DatabaseUnavailable:
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
+        if not signed_in:
+            await self._end(CLOSE_LOGGED_OUT, "logged_out")
             return
         await self.send_json({"type": "journeys.hello", "seq": latest})
         await self._presence_join()
@@ -176,35 +182,39 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         if self.membership is None:
             return
-        if text_data is None:
-            await self._error(
-                "bad_frame", "Send text frames with JSON; binary frames are not read."
-            )
-            return
-        if len(text_data) > MAX_MESSAGE_CHARS:
+        if text_data is not None and len(text_data) > MAX_MESSAGE_CHARS:
             await self._error(
                 "too_large", f"Message too large (limit {MAX_MESSAGE_CHARS:,} characters)."
             )
             await self.close(code=CLOSE_TOO_LARGE)
             return
+        # Every frame counts, unreadable ones too, and before any work is done on it: past
+        # the limit a flood costs one cache increment per frame, never a parse.
+        m = self.membership
+        if not await ratelimit.allow(f"ws:{m.pk}", limit=MESSAGE_LIMIT[0], window=MESSAGE_LIMIT[1]):
+            await self._error(
+                "rate_limited",
+                "You are sending very fast. Please wait a moment.",
+                live_protocol.client_id_in(text_data),
+            )
+            return
+        if text_data is None:
+            await self._unreadable(
+                "bad_frame", "Send text frames with JSON; binary frames are not read."
+            )
+            return
         try:
             content = live_protocol.parse(text_data)
         except live_protocol.ProtocolError as exc:
-            await self._error(exc.code, str(exc))
+            await self._unreadable(exc.code, str(exc))
             return
         await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs) -> None:
         client_id = live_protocol.client_id_of(content)
-        m = self.membership
-        if not await ratelimit.allow(f"ws:{m.pk}", limit=MESSAGE_LIMIT[0], window=MESSAGE_LIMIT[1]):
-            await self._error(
-                "rate_limited", "You are sending very fast. Please wait a moment.", client_id
-            )
-            return
         problem = live_protocol.validation_error(content)
         if problem:
-            await self._error("invalid", problem, client_id)
+            await self._unreadable("invalid", problem, client_id)
             return
         try:
             await self._dispatch(content, client_id)
@@ -280,6 +290,19 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(
             {"type": "journeys.error", "code": code, "message": message, "client_id": client_id}
         )
+
+    async def _unreadable(self, code: str, message: str, client_id: str | None = None) -> None:
+        """Answer a frame we could not read; after a run of them, close the socket.
+
+        Only frames no page of ours would send count (binary, not JSON, against the
+        schema): a refused write, a limit or a lost membership is ordinary and does not.
+        """
+        await self._error(code, message, client_id)
+        if self.unreadable is None:
+            self.unreadable = live_protocol.UnreadableFrames()
+        if self.unreadable.add():
+            self.membership = None  # deliver nothing more
+            await self.close(code=live_protocol.CLOSE_UNREADABLE)
 
     async def on_ping(self, content) -> None:
         # The heartbeat carries the group's newest number: a socket that missed a push

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
+from collections import deque
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, validators
@@ -26,6 +28,12 @@ MAX_DEPTH = 20
 # Ids and event numbers are PostgreSQL bigints (BigAutoField, PositiveBigIntegerField).
 BIGINT_MAX = 2**63 - 1
 MAX_NUMBER_DIGITS = 25  # longer integer literals can't be an id; refused before int() runs
+# A socket that sends this many unreadable frames (binary, not JSON, against the schema)
+# within this many seconds is closed with CLOSE_UNREADABLE. Our own pages never send one; a
+# stale or buggy client sends one per action or heartbeat, far fewer, and keeps its socket.
+# (A flood of them is also bounded by the consumers' rate limit, counted before parsing.)
+UNREADABLE_LIMIT = (20, 60)
+CLOSE_UNREADABLE = 4400  # 4000 + HTTP's 400 Bad Request, like 4403 and 4413
 CLIENT_ID = {"type": "string", "format": "uuid", "pattern": "^[0-9a-fA-F-]{36}$"}
 ID = {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX}
 
@@ -136,17 +144,35 @@ def _finite_float(literal: str) -> float:
     return value
 
 
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKETS = re.compile(r"[\[\]{}]")
+def _nests_deeper_than(text: str, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than ``limit`` (a bad string is json's
+    to report).
 
-
-def _depth(text: str) -> int:
-    """How deeply brackets nest outside strings (a bad string is json's to report)."""
-    depth = deepest = 0
-    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
+    One pass, character by character, remembering only "inside a string" and "after a
+    backslash". It runs on the event loop before anything else reads the frame, so its cost
+    must grow with the frame's length and no faster: a regular expression that strips
+    strings restarts its scan at every quote, and an unclosed run of escaped quotes
+    (``"\\"\\"\\"...``) made it quadratic, seconds of CPU for one 16,000-character frame.
+    """
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == "[" or char == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char == "]" or char == "}":
+            depth -= 1
+    return False
 
 
 def parse(text: str) -> Any:
@@ -158,7 +184,7 @@ def parse(text: str) -> Any:
     """
     if not text.strip():
         raise ProtocolError("The message was empty; send a JSON object with a 'type'.")
-    if _depth(text) > MAX_DEPTH:
+    if _nests_deeper_than(text, MAX_DEPTH):
         raise ProtocolError(f"The message nests more than {MAX_DEPTH} levels deep.", code="invalid")
     try:
         return json.loads(
@@ -269,6 +295,33 @@ def client_id_of(content: Any) -> str | None:
     if isinstance(value, str) and len(value) <= 64 and not _unstorable(value):
         return value
     return None
+
+
+# Only what the browser itself writes (static/js/live.js): ``"client_id":"<uuid>"``.
+_CLIENT_ID_IN_TEXT = re.compile(r'"client_id"\s*:\s*"([0-9a-fA-F-]{36})"')
+
+
+def client_id_in(text: str | None) -> str | None:
+    """The ``client_id`` of a frame that will not be parsed (it was rate limited), found
+    without parsing it: the browser needs it to give the form its button back."""
+    found = _CLIENT_ID_IN_TEXT.search(text or "")
+    return found.group(1) if found else None
+
+
+class UnreadableFrames:
+    """One socket's recent unreadable frames, in a sliding window (``UNREADABLE_LIMIT``)."""
+
+    def __init__(self, limit: int = UNREADABLE_LIMIT[0], window: float = UNREADABLE_LIMIT[1]):
+        self.limit, self.window = limit, window
+        self.times: deque[float] = deque()
+
+    def add(self) -> bool:
+        """Count one more; True when the socket has now sent too many and should close."""
+        now = time.monotonic()
+        self.times.append(now)
+        while self.times[0] <= now - self.window:
+            self.times.popleft()
+        return len(self.times) >= self.limit
 
 
 def validation_error(content: Any, *, me: bool = False) -> str | None:

@@ -6,12 +6,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, JsonWebsocketConsumer
 
 from journeys import live_protocol
-from supportgroup import realtime, shutdown
+from supportgroup import ratelimit, realtime, shutdown
 from supportgroup.accounts import sessions as account_sessions
 
 CLOSE_LOGGED_OUT = 4401  # the browser stops (as on the group socket)
 CLOSE_SERVICE_RESTART = 4012  # the browser reconnects at once
 MAX_INBOUND = 200  # characters: a heartbeat is all this socket reads
+MESSAGE_LIMIT = (120, 60)  # frames per person per minute, over all their ws/me/ sockets
 
 
 class PingConsumer(JsonWebsocketConsumer):
@@ -36,6 +37,7 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
 
     channel = ""
     session_tag: str | None = None
+    unreadable: live_protocol.UnreadableFrames | None = None  # made on the first bad frame
 
     async def connect(self) -> None:
         shutdown.register(self)
@@ -50,6 +52,10 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
         )
         self.channel = realtime.group_name("user", user.pk)
         await self.channel_layer.group_add(self.channel, self.channel_name)
+        # A sign-out while this socket was connecting announced itself before we listened.
+        if not await database_sync_to_async(account_sessions.socket_session_current)(self.scope):
+            await self.close(code=CLOSE_LOGGED_OUT)
+            return
         await self.send_json({"type": "me.hello"})
 
     async def disconnect(self, code) -> None:
@@ -67,28 +73,47 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
         if not self.channel:
             return
         # Read through the same protocol as the group socket; anything but a ping gets an
-        # error frame (alerts.js ignores it) and the socket stays open.
+        # error frame (alerts.js ignores it) and the socket stays open, until a run of
+        # unreadable frames closes it (live_protocol.UNREADABLE_LIMIT). Every frame is
+        # counted before it is read.
+        user_id = self.scope["user"].pk
+        if not await ratelimit.allow(
+            f"ws-me:{user_id}", limit=MESSAGE_LIMIT[0], window=MESSAGE_LIMIT[1]
+        ):
+            await self._error("rate_limited", "You are sending very fast. Please wait a moment.")
+            return
         if text_data is None:
-            await self._error(
+            await self._unreadable(
                 "bad_frame", "Send text frames with JSON; binary frames are not read."
             )
             return
         if len(text_data) > MAX_INBOUND:
-            await self._error("too_large", f"Message too large (limit {MAX_INBOUND} characters).")
+            await self._unreadable(
+                "too_large", f"Message too large (limit {MAX_INBOUND} characters)."
+            )
             return
         try:
             content = live_protocol.parse(text_data)
         except live_protocol.ProtocolError as exc:
-            await self._error(exc.code, str(exc))
+            await self._unreadable(exc.code, str(exc))
             return
         problem = live_protocol.validation_error(content, me=True)
         if problem:
-            await self._error("invalid", problem)
+            await self._unreadable("invalid", problem)
             return
         await self.send_json({"type": "me.pong"})
 
     async def _error(self, code: str, message: str) -> None:
         await self.send_json({"type": "me.error", "code": code, "message": message})
+
+    async def _unreadable(self, code: str, message: str) -> None:
+        """Answer a frame no page of ours sends; after a run of them, close the socket."""
+        await self._error(code, message)
+        if self.unreadable is None:
+            self.unreadable = live_protocol.UnreadableFrames()
+        if self.unreadable.add():
+            self.channel = ""  # forward nothing more
+            await self.close(code=live_protocol.CLOSE_UNREADABLE)
 
     # --- Outbound (channel layer handlers) --------------------------------------------------
 

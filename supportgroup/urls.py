@@ -5,6 +5,7 @@ from django.urls import include, path
 from groups import urls as group_urls
 from journeys.views import members as journey_members
 from supportgroup import views
+from supportgroup.accounts import admin as account_admin
 from supportgroup.accounts import views as account_views
 
 # The group home: members see this week's theme and its reflections (journeys), everyone
@@ -17,8 +18,11 @@ group_patterns = [
 
 # The admin signs in through allauth's login page (its rate limits and two-factor step
 # apply); a signed-in person who is not staff is refused. Staff without an authenticator
-# app are sent to set one up first (supportgroup/accounts/middleware.py).
+# app are sent to set one up first, and staff whose session never entered one of its
+# codes are asked for one (supportgroup/accounts/middleware.py).
 admin.site.login = secure_admin_login(admin.site.login)
+# Its "Change password" link goes to allauth's page, which ends the other sessions.
+admin.site.password_change = account_admin.site_password_change
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -51,6 +51,7 @@ from tests.factories import (
     ReflectionFactory,
     UserFactory,
     WeeklyThemeFactory,
+    staff_login,
 )
 
 ROLES = (
@@ -246,15 +247,19 @@ def _elsewhere(world: World) -> dict[str, object]:
 def clients_for(world: World) -> dict[str, Client]:
     """One client per role, signed in once (``force_login``: no password, no MFA step).
 
-    Each session also records that its person re-entered their password a moment ago, so
-    pages behind allauth's reauthentication (deleting the account, two-factor settings)
-    show their own rule instead of the password prompt.
+    Staff sign in as they must, with the app's code recorded in the session
+    (``staff_login``). Each session also records that its person re-entered their password
+    a moment ago, so pages behind allauth's reauthentication (deleting the account,
+    two-factor settings) show their own rule instead of the password prompt.
     """
     if not world.clients:
         for role in ROLES:
             client = Client()
             if world.users[role] is not None:
-                client.force_login(world.users[role])
+                if world.users[role].is_staff:
+                    staff_login(client, world.users[role])
+                else:
+                    client.force_login(world.users[role])
                 request = HttpRequest()
                 request.session = client.session
                 # What allauth records when someone re-enters their password.

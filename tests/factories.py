@@ -1,6 +1,9 @@
 import factory
+from allauth.account.internal.flows.login import record_authentication
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.http import HttpRequest
 from django.utils import timezone
 
 from supportgroup.accounts.models import User
@@ -34,6 +37,26 @@ class UserFactory(factory.django.DjangoModelFactory):
         # (supportgroup/accounts/middleware.py).
         if create and extracted:
             TOTP.activate(obj, generate_totp_secret())
+
+
+def staff_login(client, user) -> None:
+    """Sign ``client`` in as ``user`` the way staff sign in: password, then the app's code.
+
+    ``force_login`` skips allauth's steps, so this also writes the ``mfa`` entry allauth
+    records when the code is entered; staff pages refuse a session without it
+    (supportgroup/accounts/middleware.py). ``user`` keeps needing an authenticator app
+    (``UserFactory(two_factor=True)``): one is set up here if missing.
+    """
+    authenticator = Authenticator.objects.filter(
+        user_id=user.pk, type=Authenticator.Type.TOTP
+    ).first()
+    if authenticator is None:
+        authenticator = TOTP.activate(user, generate_totp_secret()).instance
+    client.force_login(user)
+    request = HttpRequest()
+    request.session = client.session
+    record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type)
+    request.session.save()
 
 
 class GroupFactory(factory.django.DjangoModelFactory):

@@ -943,6 +943,9 @@ FAMILIES: list[Family] = [
             "admin:login": "login 403 403 403 403 403 403 403 302",
             # Signing out is a POST (the GET first goes to the admin's index).
             "admin:logout": "302 302 302 302 302 302 302 302 405",
+            # Its "Change password" link is the account's own page (which ends the other
+            # sessions): staff are sent on there.
+            "admin:password_change": "login login login login login login login login 302",
             # A group has no page of its own to show on the site.
             "admin:view_on_site": "login login login login login login login login 404",
         },

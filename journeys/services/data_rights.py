@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from groups.models import AuditEvent, Group, Membership
+from groups.models import FORMER_MEMBER_EMAIL, AuditEvent, Group, Membership
 from groups.services import erasure
 from journeys import live
 from journeys.models import (
@@ -58,6 +58,9 @@ def account_erase(*, user, keep_posts: bool = False) -> None:
     Refused (``ValidationError``) while they alone own a group others are still in.
     Groups where nobody else is active go with the account.
     """
+    if user.email == FORMER_MEMBER_EMAIL:
+        # It holds every post kept as "a former member", site-wide: never an account to erase.
+        raise ValidationError("This is the shared account that holds kept posts.")
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     blocking = erasure.groups_to_hand_over(user=user)
     if blocking:

@@ -33,10 +33,20 @@ def _set(membership: Membership, what: str, value) -> None:
     )
 
 
-def unsubscribe(*, membership: Membership, what: str) -> None:
-    """What a signed unsubscribe link (or the one-click POST) turns off: that kind of email, in that group."""
+def unsubscribe(*, membership: Membership, what: str) -> str:
+    """What a signed unsubscribe link (or the one-click POST) turns off: that kind of email,
+    in that group. Returns the digest frequency it had, for *Undo*."""
+    before = EmailPreferences.of(membership).digest_frequency
     _set(membership, what, DigestFrequency.OFF if what == "digest" else False)
+    return before
 
 
-def resubscribe(*, membership: Membership, what: str) -> None:
-    _set(membership, what, DigestFrequency.WEEKLY if what == "digest" else True)
+def resubscribe(*, membership: Membership, what: str, frequency: str = "") -> str:
+    """*Undo*: back to the frequency it had (daily or weekly; weekly when unknown)."""
+    if what != "digest":
+        _set(membership, what, True)
+        return ""
+    if frequency not in DigestFrequency.values or frequency == DigestFrequency.OFF:
+        frequency = DigestFrequency.WEEKLY
+    _set(membership, what, frequency)
+    return frequency

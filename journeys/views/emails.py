@@ -76,11 +76,17 @@ def unsubscribe(request, token: str):
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "unsubscribe" or request.POST.get(ONE_CLICK[0]) == ONE_CLICK[1]:
-            email_services.unsubscribe(membership=membership, what=what)
-            return render(request, "journeys/unsubscribed.html", context)
+            before = email_services.unsubscribe(membership=membership, what=what)
+            return render(request, "journeys/unsubscribed.html", {**context, "before": before})
         if action == "undo" or request.POST.get("undo"):
-            email_services.resubscribe(membership=membership, what=what)
-            return render(request, "journeys/unsubscribed.html", {**context, "undone": True})
+            frequency = email_services.resubscribe(
+                membership=membership, what=what, frequency=request.POST.get("frequency", "")
+            )
+            return render(
+                request,
+                "journeys/unsubscribed.html",
+                {**context, "undone": True, "frequency": frequency},
+            )
     # A GET, or a POST that asks for nothing: say what the button would do; change nothing.
     prefs = EmailPreferences.of(membership)
     subscribed = (

@@ -305,10 +305,25 @@ function start(root) {
         stopped = true;
         const banner = root.querySelector("[data-live-banner]");
         banner.textContent = msg.reason === "logged_out"
-          ? "You signed out in another tab. Sign in again to keep going."
-          : "You are no longer a member of this group, so live updates have stopped.";
+          ? "You were signed out (in another tab, on another device, or by a password change). "
+          : "You are no longer a member of this group, so live updates have stopped. ";
+        // Words someone was writing stay on the page to copy: only the sending stops.
+        let kept = false;
+        document.querySelectorAll("form[data-live-form]").forEach((f) => {
+          const typed = [...f.querySelectorAll("textarea, input[type=text]")].some((el) => el.value.trim());
+          if (!typed) { f.hidden = true; return; }
+          kept = true;
+          f.querySelectorAll("textarea, input[type=text]").forEach((el) => { el.readOnly = true; });
+          f.querySelectorAll("button, input[type=submit]").forEach((el) => { el.disabled = true; });
+        });
+        if (kept) banner.append("What you were writing is still here: copy it before you leave this page. ");
+        if (msg.reason === "logged_out") {
+          const link = document.createElement("a");
+          link.href = "/accounts/login/?next=" + encodeURIComponent(location.pathname);
+          link.textContent = "Sign in again";
+          banner.append(link);
+        }
         banner.hidden = false;
-        document.querySelectorAll("form[data-live-form]").forEach((f) => { f.hidden = true; });
         break;
       }
       case "journeys.reload": {

@@ -1,5 +1,6 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
+from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.usersessions.adapter import DefaultUserSessionsAdapter
 from django.urls import reverse
 
@@ -42,3 +43,22 @@ class UserSessionsAdapter(DefaultUserSessionsAdapter):
                 sessions=[s for s in sessions if s.user_id == user_id],
                 current=current,
             )
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """allauth's two-factor flows, with refusals that say what to do next."""
+
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        # allauth refuses while *any* address on the account is unconfirmed, which for most
+        # people means a change of address they started and never finished.
+        "unverified_email": (
+            "Two-factor sign-in can start once every email address on your account is "
+            "confirmed. If you started changing your address, open the link we sent to the "
+            "new one, or keep your current address on the Email page."
+        ),
+        "incorrect_code": (
+            "That code didn't match. Codes change every 30 seconds: please try the one your "
+            "app shows now."
+        ),
+    }

@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from allauth.account.signals import password_changed, password_reset, password_set
+        from allauth.mfa.signals import authenticator_added
         from django.contrib.auth.signals import user_logged_in, user_logged_out
 
         from . import services
@@ -30,10 +31,22 @@ class AccountsConfig(AppConfig):
             The browser that changed it stays signed in, with its sockets; a reset done
             while signed out (or as someone else) keeps nothing.
             """
-            current = None
-            if request is not None and getattr(request.user, "pk", None) == user.pk:
-                current = request.session
-            services.other_sessions_end(user_id=user.pk, current=current)
+            services.password_changed_sessions_end(user_id=user.pk, request=request)
+
+        def two_factor_set_up(sender, request, user, authenticator, **kwargs) -> None:
+            """An authenticator app set up: this session just proved it holds the app.
+
+            Entering the app's first code is the same proof as entering one at sign-in,
+            so this session counts as two-factor (``selectors.session_passed_two_factor``).
+            Every other session was signed in with the password alone: they end, or a
+            password-only session from before would open staff pages once the app exists.
+            """
+            if authenticator.type != authenticator.Type.TOTP or request is None:
+                return
+            services.session_mark_two_factor(
+                request=request, user=user, authenticator=authenticator
+            )
+            services.other_sessions_end(user_id=user.pk, current=request.session)
 
         user_logged_in.connect(remember_session, weak=False, dispatch_uid="seed_socket_session")
         user_logged_out.connect(
@@ -41,3 +54,6 @@ class AccountsConfig(AppConfig):
         )
         for signal in (password_changed, password_set, password_reset):
             signal.connect(end_other_sessions, weak=False, dispatch_uid="end_other_sessions")
+        authenticator_added.connect(
+            two_factor_set_up, weak=False, dispatch_uid="two_factor_set_up_ends_other_sessions"
+        )

@@ -1,9 +1,12 @@
+from allauth.core import context
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.utils import timezone
 
 from supportgroup.forms import NoColonMixin
 
+from . import services
 from .models import User, time_zone_choices
 
 
@@ -84,3 +87,21 @@ class ProfileForm(NoColonMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = ["display_name", "time_zone"]
+
+
+class EndsSessionsOnSaveMixin:
+    """The admin's password forms send none of allauth's signals: end the sessions here.
+
+    The request comes from allauth's context (its middleware sets it for every request):
+    the admin builds these forms without one.
+    """
+
+    def save(self, commit: bool = True):
+        user = super().save(commit=commit)
+        if commit:
+            services.password_changed_sessions_end(user_id=user.pk, request=context.request)
+        return user
+
+
+class StaffSetPasswordForm(EndsSessionsOnSaveMixin, AdminPasswordChangeForm):
+    """Staff set someone's password in the admin: every session of that person ends."""

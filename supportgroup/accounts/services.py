@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from allauth.account.internal.flows.login import record_authentication
+from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.contrib.sessions.backends.base import SessionBase
+from django.http import HttpRequest
 
 from supportgroup import realtime
 
@@ -46,3 +49,24 @@ def other_sessions_end(*, user_id: int, current: SessionBase | None) -> int:
     keep_key = current.session_key if current is not None else None
     others = UserSession.objects.filter(user_id=user_id).exclude(session_key=keep_key or "")
     return sessions_end(user_id=user_id, sessions=list(others), current=current)
+
+
+def password_changed_sessions_end(*, user_id: int, request: HttpRequest | None) -> int:
+    """A new password (changed, set, reset, or set by staff) signs the person out elsewhere.
+
+    The browser that set it stays signed in, with its sockets, when it is the person's
+    own; a reset done while signed out, or staff setting someone else's, keeps nothing.
+    """
+    current = None
+    if request is not None and getattr(request.user, "pk", None) == user_id:
+        current = request.session
+    return other_sessions_end(user_id=user_id, current=current)
+
+
+def session_mark_two_factor(*, request: HttpRequest, user, authenticator: Authenticator) -> None:
+    """Record in ``request``'s session that it passed two-factor with ``authenticator``.
+
+    The entry has the shape allauth writes when a code is entered at sign-in, so every
+    reader of the session's sign-in steps (allauth's own included) sees the same thing.
+    """
+    record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type)

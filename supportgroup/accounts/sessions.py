@@ -19,9 +19,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 
 # Kept in the session from sign-in on, unchanged when the session key is cycled.
@@ -48,6 +50,29 @@ def session_tag(session: SessionBase | None) -> str | None:
 def socket_session_tag(scope: dict[str, Any]) -> str | None:
     """The tag of the session a socket was opened with (may read the session: call off the loop)."""
     return session_tag(scope.get("session"))
+
+
+def socket_session_current(scope: dict[str, Any]) -> bool:
+    """Whether the session a socket was opened with is still signed in as its person.
+
+    Read afresh from the session store (the scope's copy was loaded when the socket
+    arrived): call it off the loop. A socket asks once it listens on ``user.<id>``: a
+    sign-out that landed while it was connecting sent its close before anyone listened.
+
+    A scope without a session at all (not one built by ``AuthMiddlewareStack``, as in
+    supportgroup/asgi.py, where every socket has one) has nothing to re-read: its
+    person is trusted as given, and any sign-out of theirs closes it (no session tag).
+    """
+    user, session = scope.get("user"), scope.get("session")
+    if user is None or not user.is_authenticated:
+        return False
+    if session is None:
+        return True
+    key = session.session_key
+    if not key:
+        return False
+    stored = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+    return stored.get(SESSION_KEY) == str(user.pk)
 
 
 def logged_out_message(*, keep: str | None = None, only: str | None = None) -> dict[str, Any]:

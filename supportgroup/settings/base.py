@@ -304,6 +304,7 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
 }
 ACCOUNT_ADAPTER = "supportgroup.accounts.adapter.AccountAdapter"
+MFA_ADAPTER = "supportgroup.accounts.adapter.MFAAdapter"
 # Two-factor sign-in with an authenticator app, and recovery codes for a lost phone.
 # Optional for members; staff must set it up before anything else (see below).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

@@ -6,6 +6,8 @@ import re
 
 import pytest
 from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
+from django.test import Client
 from django.urls import reverse
 
 from tests.accounts.mfa_helpers import (
@@ -15,11 +17,12 @@ from tests.accounts.mfa_helpers import (
     with_authenticator_app,
     wrong_code,
 )
-from tests.factories import PASSWORD, GroupFactory, UserFactory
+from tests.factories import PASSWORD, GroupFactory, UserFactory, staff_login
 
 pytestmark = pytest.mark.django_db
 
 SETUP = "/accounts/2fa/totp/activate/"
+CODE = "/accounts/2fa/reauthenticate/"
 
 
 def _has_app(user) -> bool:
@@ -47,7 +50,7 @@ def _set_up_from_the_account_page(client, user) -> str:
 
     mistyped = client.post(SETUP, {"code": wrong_code(secret)})
     assert mistyped.status_code == 200
-    assert "Incorrect code." in mistyped.content.decode()
+    assert "That code didn&#x27;t match" in mistyped.content.decode()
     assert not _has_app(user)
 
     done = client.post(SETUP, {"code": code_for(secret)})
@@ -82,7 +85,7 @@ def test_signing_in_with_two_factor_asks_for_the_code_from_the_app(client):
     assert "Enter the 6-digit code from your authenticator app" in page
 
     wrong = client.post(reverse("mfa_authenticate"), {"code": wrong_code(secret)})
-    assert "Incorrect code." in wrong.content.decode()
+    assert "That code didn&#x27;t match" in wrong.content.decode()
     assert "_auth_user_id" not in client.session
 
     signed_in = client.post(reverse("mfa_authenticate"), {"code": code_for(secret)})
@@ -102,7 +105,7 @@ def test_a_recovery_code_signs_in_once(client):
 
     start_login(client, user)
     again = client.post(reverse("mfa_authenticate"), {"code": first})
-    assert "Incorrect code." in again.content.decode()
+    assert "That code didn&#x27;t match" in again.content.decode()
     assert "_auth_user_id" not in client.session
     assert client.post(reverse("mfa_authenticate"), {"code": second}).status_code == 302
     assert client.session["_auth_user_id"] == str(user.pk)
@@ -135,17 +138,21 @@ def test_staff_without_two_factor_are_sent_to_set_it_up_from_every_page(client, 
         assert response.status_code == 302, path
         assert response.url == SETUP, path
 
-    # Still open to them: the setup itself, the crisis help, and signing out.
+    # Still open to them: the setup itself, the crisis help, the policies, and signing out.
     client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
     setup = client.get(SETUP)
     assert setup.status_code == 200
     assert "Staff accounts need two-factor sign-in" in setup.content.decode()
     assert client.get(reverse("crisis_help")).status_code == 200
     assert client.get(reverse("group_help", args=[group.slug])).status_code == 200
+    assert client.get(reverse("privacy")).status_code == 200  # linked from every footer
+    assert client.get(reverse("terms")).status_code == 200
     assert client.post(reverse("account_logout")).status_code == 302
     assert "_auth_user_id" not in client.session
 
 
+# Committed for real: allauth announces the new app after the commit, and that marks the session.
+@pytest.mark.django_db(transaction=True)
 def test_staff_set_up_two_factor_then_reach_the_site_and_the_admin(client, staff):
     start_login(client, staff)
     refused = client.get("/admin/")
@@ -163,11 +170,68 @@ def test_staff_set_up_two_factor_then_reach_the_site_and_the_admin(client, staff
 
 
 def test_staff_with_an_authenticator_app_work_as_usual(client, staff):
-    """The contract other tests rely on: a TOTP row and force_login are enough."""
+    """The contract other tests rely on: a TOTP row and ``staff_login`` are enough."""
     with_authenticator_app(staff)
-    client.force_login(staff)
+    staff_login(client, staff)
     assert client.get("/").status_code == 200
     assert client.get("/admin/").status_code == 200
+
+
+def test_staff_with_an_app_in_a_password_only_session_are_asked_for_a_code(client, staff):
+    """Having the app is not enough: this browser must have entered one of its codes."""
+    secret = with_authenticator_app(staff)
+    client.force_login(staff)  # a password-only session (from before the app, say)
+    group = GroupFactory()
+    for path in ["/", reverse("groups:mine"), "/admin/", "/admin/accounts/user/"]:
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.url == f"{CODE}?next={path.replace('/', '%2F')}", path
+    # Not even the two-factor settings: a password alone must not switch the app off.
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    assert client.get(reverse("mfa_index")).url.startswith(CODE)
+    assert client.post(reverse("mfa_deactivate_totp")).url.startswith(CODE)
+    assert _has_app(staff)
+    # Help and signing out stay open.
+    assert client.get(reverse("crisis_help")).status_code == 200
+    assert client.get(reverse("group_help", args=[group.slug])).status_code == 200
+
+    asked = client.get("/admin/", follow=True)
+    assert "Staff pages need a code from your authenticator app" in asked.content.decode()
+    wrong = client.post(f"{CODE}?next=/admin/", {"code": wrong_code(secret)})
+    assert "That code didn&#x27;t match" in wrong.content.decode()
+    assert client.get("/admin/").status_code == 302
+
+    back = client.post(f"{CODE}?next=/admin/", {"code": code_for(secret)})
+    assert back.url == "/admin/"
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/").status_code == 200
+
+
+def test_a_code_entered_for_someone_else_does_not_count(client, staff):
+    """allauth keeps the sign-in steps per person: a new sign-in in the browser starts over."""
+    other = UserFactory()
+    with_authenticator_app(staff)
+    staff_login(client, other)  # records an mfa step for ``other``
+    client.force_login(staff)
+    assert client.get("/admin/").url.startswith(CODE)
+
+
+# Committed for real: allauth announces the new app after the commit.
+@pytest.mark.django_db(transaction=True)
+def test_setting_up_the_app_signs_out_every_password_only_session(staff):
+    old_laptop, here = Client(), Client()
+    start_login(old_laptop, staff)  # signed in before there was an app
+    start_login(here, staff)
+    assert UserSession.objects.filter(user=staff).count() == 2
+
+    here.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    _set_up_from_the_account_page(here, staff)
+
+    assert here.get("/admin/").status_code == 200
+    gone = old_laptop.get("/admin/")
+    assert gone.status_code == 302 and gone.url.startswith("/admin/login/")
+    assert "_auth_user_id" not in old_laptop.session
+    assert UserSession.objects.filter(user=staff).count() == 1
 
 
 def test_staff_who_turn_two_factor_off_are_sent_back_to_set_it_up(client, staff):

@@ -72,7 +72,7 @@ def test_wrong_two_factor_codes_are_limited(client, rate_cache):
     start_login(client, user)
     for _ in range(5):
         response = client.post(reverse("mfa_authenticate"), {"code": wrong_code(secret)})
-        assert "Incorrect code." in response.content.decode()
+        assert "That code didn&#x27;t match" in response.content.decode()
     # Guessing is over: even the right code is refused for now.
     refused = client.post(reverse("mfa_authenticate"), {"code": code_for(secret)})
     assert TOO_MANY in refused.content.decode()

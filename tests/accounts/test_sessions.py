@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from supportgroup import realtime
+from supportgroup.accounts import sessions as account_sessions
 from supportgroup.accounts.sessions import closes_socket, logged_out_message
 from supportgroup.routing import websocket_urlpatterns
 from tests.factories import PASSWORD, MembershipFactory
@@ -168,6 +169,57 @@ async def test_a_password_reset_signs_out_every_device(devices, mailoutbox):
     await phone.assert_sockets_closed()
     assert await laptop.page_status() == 302
     assert await phone.page_status() == 302
+
+
+@pytest.fixture
+def signs_out_while_connecting(person, layer, monkeypatch):
+    """A signed-in browser that presses "Sign out" just as its next socket is connecting.
+
+    The sign-out lands after the socket read its session, before it listens on
+    ``user.<id>``: the close that sign-out announces reaches nobody.
+    """
+    user, group = person
+    device = Device(user, group)
+    real_tag = account_sessions.socket_session_tag
+
+    def tag_then_sign_out(scope):
+        tag = real_tag(scope)
+        device.client.post(reverse("account_logout"))
+        return tag
+
+    monkeypatch.setattr(account_sessions, "socket_session_tag", tag_then_sign_out)
+    return device
+
+
+async def test_a_sign_out_during_connect_still_closes_the_alerts_socket(
+    signs_out_while_connecting,
+):
+    device = signs_out_while_connecting
+    await db(device.sign_in)()
+    cookie = [(b"cookie", f"sessionid={device.session_key}".encode())]
+    me = WebsocketCommunicator(APP, "/ws/me/", headers=cookie)
+    try:
+        assert (await me.connect(timeout=5))[0]
+        assert await me.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+        assert await device.page_status() == 302  # signed out on the pages too
+    finally:
+        await me.disconnect()
+
+
+async def test_a_sign_out_during_connect_still_closes_the_group_socket(
+    signs_out_while_connecting,
+):
+    device = signs_out_while_connecting
+    await db(device.sign_in)()
+    cookie = [(b"cookie", f"sessionid={device.session_key}".encode())]
+    feed = WebsocketCommunicator(APP, f"/ws/groups/{device.group.slug}/", headers=cookie)
+    try:
+        assert (await feed.connect(timeout=5))[0]
+        closed = await receive(feed, "journeys.closed", timeout=3)
+        assert closed["reason"] == "logged_out"
+        assert await receive_close(feed) == 4401
+    finally:
+        await feed.disconnect()
 
 
 def test_which_sockets_a_sign_out_closes():

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from tests.factories import staff_login
 from tests.services import asgi_server, missing
 
 # Playwright's sync API runs an event loop in this (test) process; the ORM calls
@@ -55,7 +56,10 @@ def logged_in_page(browser):
 
     def open_page(base: str, user, *, init_script: str = "", **context_args):
         client = Client()
-        client.force_login(user)
+        if user.is_staff:
+            staff_login(client, user)  # staff pages need a session that passed two-factor
+        else:
+            client.force_login(user)
         context = browser.new_context(viewport=PHONE, **context_args)
         context.add_cookies(
             [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}]

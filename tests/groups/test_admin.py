@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from groups import services
 from groups.models import AuditEvent
-from tests.factories import GroupFactory, MembershipFactory, UserFactory
+from tests.factories import GroupFactory, MembershipFactory, UserFactory, staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def staff_client(client):
         is_superuser=True,
         two_factor=True,
     )
-    client.force_login(admin)
+    staff_login(client, admin)
     return client
 
 

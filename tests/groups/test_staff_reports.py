@@ -15,7 +15,13 @@ from groups.models import AuditAction, AuditEvent, Group, Membership, StaffRepor
 from journeys.models import Reflection
 from journeys.services import reflections as reflection_services
 from supportgroup.accounts.models import User
-from tests.factories import GroupFactory, MembershipFactory, UserFactory, WeeklyThemeFactory
+from tests.factories import (
+    GroupFactory,
+    MembershipFactory,
+    UserFactory,
+    WeeklyThemeFactory,
+    staff_login,
+)
 from tests.groups.helpers import join
 from tests.journeys.live_helpers import connect, receive
 
@@ -168,7 +174,7 @@ def test_staff_see_open_reports_in_the_admin(client, circle, staff):
     open_report = _report(c)
     handled = _report(c, target="moderator", by="nina")
     services.staff_report_dismiss(report=handled, by=staff)
-    client.force_login(staff)
+    staff_login(client, staff)
 
     queue = client.get(reverse("admin:groups_staffreport_changelist"))
     everything = client.get(reverse("admin:groups_staffreport_changelist") + "?status=all")
@@ -203,7 +209,7 @@ def test_only_staff_act(circle):
 def test_suspending_the_group_makes_it_read_only_and_hidden(client, circle, staff):
     c = circle
     report = _report(c)
-    client.force_login(staff)
+    staff_login(client, staff)
 
     assert _act(client, "suspend_group", report).status_code == 302
 
@@ -242,7 +248,7 @@ def test_suspending_the_group_makes_it_read_only_and_hidden(client, circle, staf
 def test_lifting_a_group_suspension(client, circle, staff):
     c = circle
     report = _report(c)
-    client.force_login(staff)
+    staff_login(client, staff)
     _act(client, "suspend_group", report)
 
     assert _act(client, "lift_group_suspension", report, "?status=all").status_code == 302
@@ -266,7 +272,7 @@ def test_suspending_a_user_stops_their_posting_in_every_group(client, circle, st
     theirs_elsewhere = MembershipFactory(group=elsewhere, user=c["owner"].user)
     elsewhere_theme = WeeklyThemeFactory(group=elsewhere)
     report = _report(c)
-    client.force_login(staff)
+    staff_login(client, staff)
 
     assert _act(client, "suspend_user", report).status_code == 302
 
@@ -312,7 +318,7 @@ def test_suspending_a_user_stops_their_posting_in_every_group(client, circle, st
 def test_suspend_user_on_a_report_about_the_whole_group_does_nothing(client, circle, staff):
     c = circle
     report = _report(c, target=None)
-    client.force_login(staff)
+    staff_login(client, staff)
     response = _act(client, "suspend_user", report)
     assert response.status_code == 302
     report.refresh_from_db()
@@ -325,7 +331,7 @@ def test_suspend_user_on_a_report_about_the_whole_group_does_nothing(client, cir
 def test_lifting_an_account_suspension(client, circle, staff):
     c = circle
     report = _report(c, target="moderator")
-    client.force_login(staff)
+    staff_login(client, staff)
     _act(client, "suspend_user", report)
     _act(client, "lift_user_suspension", report, "?status=all")
 
@@ -368,7 +374,7 @@ async def test_a_suspended_user_is_refused_on_an_open_socket():
 def test_dismissing_a_report_is_audited_without_its_content(client, circle, staff):
     c = circle
     report = _report(c, target="moderator")
-    client.force_login(staff)
+    staff_login(client, staff)
 
     assert _act(client, "dismiss", report).status_code == 302
 
@@ -395,7 +401,7 @@ def test_dismissing_a_report_is_audited_without_its_content(client, circle, staf
 @pytest.mark.django_db
 def test_suspensions_are_not_edited_by_hand_in_the_admin(client, circle, staff):
     c = circle
-    client.force_login(staff)
+    staff_login(client, staff)
     page = client.get(reverse("admin:groups_group_change", args=[c["group"].pk])).content.decode()
     assert 'name="suspended_at"' not in page
     user_page = client.get(
@@ -406,7 +412,7 @@ def test_suspensions_are_not_edited_by_hand_in_the_admin(client, circle, staff):
 
 def test_the_groups_log_never_tells_a_moderator_they_were_reported(client, circle, staff):
     c = circle
-    client.force_login(staff)
+    staff_login(client, staff)
     assert _act(client, "dismiss", _report(c, target="moderator")).status_code == 302
     assert _act(client, "suspend_user", _report(c, target="owner", by="nina")).status_code == 302
     assert _entries(AuditAction.STAFF_REPORT_DISMISSED)  # staff keep their record...

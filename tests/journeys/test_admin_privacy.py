@@ -10,7 +10,7 @@ from django.urls import reverse
 from groups import selectors as group_selectors
 from groups.models import AuditAction, AuditEvent
 from journeys.models import ModeratorNote, Reply, Report
-from tests.factories import MembershipFactory, ReflectionFactory, UserFactory
+from tests.factories import MembershipFactory, ReflectionFactory, UserFactory, staff_login
 
 # The audit actions only this module's paths write (tests/groups/services/test_audit.py).
 ADMIN_ONLY = [AuditAction.STAFF_READ_RESTRICTED]
@@ -30,7 +30,7 @@ def staff(client):
     user = UserFactory(is_staff=True, is_superuser=True)
     # Staff need two-factor sign-in set up before any admin page opens.
     Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    client.force_login(user)
+    staff_login(client, user)
     return user
 
 

@@ -659,3 +659,13 @@ def test_a_moderators_words_and_untracked_sessions_go_too(client):
     assert rows_holding(canary) == []
     r1.refresh_from_db()
     assert r1.hidden_at is not None  # the moderation stands; only the words go
+
+
+def test_the_former_member_account_itself_is_never_erased(circle):
+    group, owner, moderator, me, friend, theme = circle
+    kept, _ = posts.reflection_create(member=me, theme=theme, body="kept", client_id="9" * 32)
+    data_rights.account_erase(user=me.user, keep_posts=True)
+    kept.refresh_from_db()
+    with pytest.raises(ValidationError):
+        data_rights.account_erase(user=kept.author.user)
+    assert Reflection.objects.filter(pk=kept.pk).exists()

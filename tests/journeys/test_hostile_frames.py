@@ -8,8 +8,10 @@ and whose ids are bigints: the schema must stop those before a query does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import time
 import uuid
 
 import pytest
@@ -260,4 +262,145 @@ async def test_ping_socket_answers_any_frame():
     for frame in ("{not json", "", '{"type": "ping"}', b"\xff"):
         await _send(comm, frame, {})
         assert await comm.receive_json_from(timeout=3) == {"type": "pong"}
+    await comm.disconnect()
+
+
+# --- Frames built to be slow, and floods of unreadable frames ----------------------------
+
+# Shapes where a scan that restarts at each quote or backslash does quadratic work; each
+# 16,000 characters, the largest frame the socket reads.
+SLOW_SHAPES = {
+    "unclosed escaped quotes": ('"' + '\\"' * 8000)[:16_000],
+    "unclosed escaped backslashes": ('["' + "\\\\" * 8000)[:16_000],
+    "quotes and brackets": ('"[' * 8000)[:16_000],
+    "backslashes outside strings": "\\" * 16_000,
+}
+BENIGN = json.dumps({"type": "ping", "pad": "x" * 15_973})  # 16,000 characters, valid
+
+
+def _parse_cost(frame: str) -> float:
+    """CPU seconds ``parse`` spends on ``frame`` (the best of five: noise only adds)."""
+    from journeys import live_protocol
+
+    best = float("inf")
+    for _ in range(5):
+        start = time.process_time()
+        with contextlib.suppress(live_protocol.ProtocolError):
+            live_protocol.parse(frame)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+@pytest.mark.parametrize("shape", sorted(SLOW_SHAPES))
+def test_a_frame_built_to_be_slow_costs_what_an_ordinary_one_does(shape):
+    """Parsing runs on the event loop: a frame that cost seconds would freeze every socket
+    of the process. A complexity bound, not a stopwatch: the worst shape may cost a few
+    times an ordinary frame of the same length (a quadratic scan costs hundreds of times)."""
+    frame = SLOW_SHAPES[shape]
+    assert len(frame) == len(BENIGN) == 16_000
+    assert _parse_cost(frame) < 20 * _parse_cost(BENIGN) + 0.002
+
+
+def test_parse_cost_grows_linearly_with_the_frame():
+    small, large = (
+        SLOW_SHAPES["unclosed escaped quotes"][:4000],
+        SLOW_SHAPES["unclosed escaped quotes"],
+    )
+    # Four times the length: about four times the cost when linear, sixteen when quadratic.
+    assert _parse_cost(large) < 8 * _parse_cost(small) + 0.002
+
+
+@pytest.fixture
+def small_message_limit(monkeypatch):
+    """Five messages per member in a window that never ends during the test."""
+    from journeys import consumers
+
+    monkeypatch.setattr(consumers, "MESSAGE_LIMIT", (5, 10**9))
+
+
+async def test_a_flood_of_unreadable_frames_is_rate_limited_before_it_is_parsed(
+    world, small_message_limit, monkeypatch
+):
+    from journeys import live_protocol
+
+    parsed = []
+    real_parse = live_protocol.parse
+    monkeypatch.setattr(live_protocol, "parse", lambda text: parsed.append(1) or real_parse(text))
+    sock = await connect(world["member"].user, world["reflection"].group)
+    frames = ["{not json", b"\xff", SLOW_SHAPES["unclosed escaped quotes"]] * 4
+    for frame in frames:
+        await _send(sock, frame, world)
+    codes = [(await receive(sock, "journeys.error"))["code"] for _ in frames]
+    assert codes[:5] == ["invalid_json", "bad_frame", "invalid_json", "invalid_json", "bad_frame"]
+    assert codes[5:] == ["rate_limited"] * 7
+    assert len(parsed) == 3  # past the limit, nothing is parsed
+    # The flood is not a run of unreadable frames: the socket stays (and is still limited).
+    await sock.send_json_to({"type": "ping"})
+    assert (await receive(sock, "journeys.error"))["code"] == "rate_limited"
+    await sock.disconnect()
+
+
+async def test_a_rate_limited_write_names_its_client_id_so_the_form_keeps_its_text(
+    world, small_message_limit
+):
+    sock = await connect(world["member"].user, world["reflection"].group)
+    for _ in range(5):
+        await sock.send_json_to({"type": "ping"})
+    await _send(sock, reply(body="Words I want to keep"), world)
+    error = await receive(sock, "journeys.error")
+    assert error["code"] == "rate_limited" and error["client_id"] == CID
+    await sock.disconnect()
+
+
+async def test_a_run_of_unreadable_frames_closes_the_socket(world, caplog):
+    caplog.set_level(logging.INFO)
+    sock = await connect(world["member"].user, world["reflection"].group)
+    # A buggy client sending a few bad frames keeps its socket...
+    for frame in ["{not json", b"\x00", '{"type": "nope"}'] * 6 + ["[1]"]:
+        await _send(sock, frame, world)
+        await receive(sock, "journeys.error")
+    await sock.send_json_to({"type": "ping"})
+    await receive(sock, "journeys.pong", ignore={"journeys.presence"})
+    # ...the twentieth within a minute is answered, then the socket closes.
+    await _send(sock, "{not json", world)
+    assert (await receive(sock, "journeys.error"))["code"] == "invalid_json"
+    assert await sock.receive_output(timeout=2) == {"type": "websocket.close", "code": 4400}
+    await sock.disconnect()
+    _no_errors_logged(caplog)
+
+
+async def test_a_run_of_unreadable_frames_closes_the_me_socket(world):
+    comm = WebsocketCommunicator(ROUTER, "/ws/me/")
+    comm.scope["user"] = world["member"].user
+    assert (await comm.connect(timeout=5))[0]
+    assert (await comm.receive_json_from(timeout=3))["type"] == "me.hello"
+    for _ in range(19):
+        await _send(comm, "{", world)
+        assert (await comm.receive_json_from(timeout=3))["code"] == "invalid_json"
+    await comm.send_json_to({"type": "ping"})
+    assert (await comm.receive_json_from(timeout=3))["type"] == "me.pong"
+    await _send(comm, "{", world)
+    assert (await comm.receive_json_from(timeout=3))["code"] == "invalid_json"
+    assert await comm.receive_output(timeout=2) == {"type": "websocket.close", "code": 4400}
+    await comm.disconnect()
+
+
+async def test_the_me_socket_counts_every_frame_against_a_rate_limit(world, monkeypatch):
+    from supportgroup import consumers
+
+    monkeypatch.setattr(consumers, "MESSAGE_LIMIT", (3, 10**9))
+    comm = WebsocketCommunicator(ROUTER, "/ws/me/")
+    comm.scope["user"] = world["member"].user
+    assert (await comm.connect(timeout=5))[0]
+    assert (await comm.receive_json_from(timeout=3))["type"] == "me.hello"
+    for frame in ('{"type": "ping"}', "{", b"\x00", '{"type": "ping"}', "{"):
+        await _send(comm, frame, world)
+    answers = [await comm.receive_json_from(timeout=3) for _ in range(5)]
+    assert [a.get("code", a["type"]) for a in answers] == [
+        "me.pong",
+        "invalid_json",
+        "bad_frame",
+        "rate_limited",
+        "rate_limited",
+    ]
     await comm.disconnect()

@@ -143,3 +143,20 @@ def test_a_link_for_a_membership_that_is_gone_is_a_404(recipient, scanner):
     recipient.delete()
     response = scanner.post(path, {"action": "unsubscribe"})
     assert response.status_code == 404 and "This link doesn't work" in response.content.decode()
+
+
+def test_undo_brings_back_the_frequency_they_had(recipient, scanner):
+    """Someone on daily digests who unsubscribes and presses Undo is on daily again."""
+    EmailPreferences.objects.update_or_create(
+        membership=recipient, defaults={"digest_frequency": "daily"}
+    )
+    path = unsubscribe_path(sent(recipient, "weekly"))
+    done = scanner.post(path, {"action": "unsubscribe"}).content.decode()
+    assert choices(recipient)[0] == "off"
+    assert 'name="frequency" value="daily"' in done  # the Undo button remembers
+    again = scanner.post(path, {"action": "undo", "frequency": "daily"}).content.decode()
+    assert "Daily digests" in again and choices(recipient)[0] == "daily"
+    # A tampered value can't turn emails into something they never chose.
+    scanner.post(path, {"action": "unsubscribe"})
+    scanner.post(path, {"action": "undo", "frequency": "off"})
+    assert choices(recipient)[0] == "weekly"

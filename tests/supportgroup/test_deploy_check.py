@@ -18,10 +18,19 @@ SCRUBBED |= {"SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "ALLOWED_HOSTS", "SIT
 SCRUBBED |= {"DJANGO_ALLOW_ASYNC_UNSAFE"}
 
 
+# What an operator fills in before going live (the policy pages name them).
+OPERATOR = {
+    "POLICY_ORGANISATION": "Harbour Support CIC",
+    "POLICY_CONTACT_EMAIL": "privacy@harbour.example",
+    "POLICY_JURISDICTION": "England and Wales",
+}
+SCRUBBED |= set(OPERATOR)
+
+
 def check_deploy(**env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
     # A key like one an operator generates: long, random, never the dev or test key.
-    base.update({"SECRET_KEY": secrets.token_urlsafe(50), **env})
+    base.update({"SECRET_KEY": secrets.token_urlsafe(50), **OPERATOR, **env})
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy"]
         + ["--settings=supportgroup.settings.production"],
@@ -58,3 +67,9 @@ def test_the_check_still_speaks_up_when_a_deployment_weakens_a_setting():
     out = check_deploy(SECURE_SSL_REDIRECT="0")
     assert "security.W008" in out.stdout + out.stderr
     assert "no issues" not in out.stdout
+
+
+def test_policy_pages_left_as_placeholders_are_flagged():
+    result = check_deploy(POLICY_ORGANISATION="", POLICY_JURISDICTION="")
+    assert "supportgroup.W001" in result.stderr + result.stdout
+    assert "POLICY_ORGANISATION, POLICY_JURISDICTION not set" in result.stderr + result.stdout

@@ -14,7 +14,12 @@ from django.urls import include, path
 
 from journeys.services import reflections as reflection_services
 from supportgroup.accounts.models import User
-from tests.factories import MembershipFactory, ReflectionFactory, WeeklyThemeFactory
+from tests.factories import (
+    MembershipFactory,
+    ReflectionFactory,
+    WeeklyThemeFactory,
+    staff_login,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -142,7 +147,7 @@ def staff_client(db):
     staff = User.objects.create_superuser("staff@example.com", "pw-123456789", display_name="Staff")
     TOTP.activate(staff, generate_totp_secret())  # staff work only with two-factor set up
     client = Client()
-    client.force_login(staff)
+    staff_login(client, staff)
     return client
 
 

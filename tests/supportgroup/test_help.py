@@ -13,6 +13,7 @@ from tests.factories import (
     ReflectionFactory,
     UserFactory,
     WeeklyThemeFactory,
+    staff_login,
 )
 from tests.services import run_django
 
@@ -136,7 +137,7 @@ def test_staff_manage_resources_in_the_admin(client):
         is_superuser=True,
         two_factor=True,
     )
-    client.force_login(staff)
+    staff_login(client, staff)
     group = GroupFactory()
 
     listing = client.get(reverse("admin:supportgroup_crisisresource_changelist"))

@@ -260,3 +260,120 @@ async def test_a_failing_socket_message_logs_nothing_of_what_it_carried(logs, ta
     finally:
         await comm.disconnect()
     assert_nowhere([CANARY, EMAIL, "quokkacanary"], logs.records, tasks_sent)
+
+
+# --- Exception messages that reach the line as text, and the ones operators need -----------
+
+TAG = re.compile(r"#([0-9a-f]{8})\b")
+
+
+def written_line(msg, args=None, exc: BaseException | None = None, name="journeys") -> str:
+    """``msg % args`` as the project's handlers write it; ``exc`` as a record's exc_info."""
+    try:
+        if exc is not None:
+            raise exc
+    except BaseException as raised:  # noqa: BLE001 - given a traceback, as when logged
+        exc_info = (type(raised), raised, raised.__traceback__)
+    else:
+        exc_info = None
+    record = logging.LogRecord(name, logging.WARNING, __file__, 1, msg, args, exc_info)
+    return PrivateFormatter("%(levelname)s %(name)s %(message)s").format(record)
+
+
+def test_celery_retry_and_failure_lines_withhold_the_message():
+    from celery.app.trace import LOG_FAILURE, LOG_RETRY
+    from celery.exceptions import Retry
+    from kombu.utils.encoding import safe_repr
+
+    # As int() says it, and as a member can make it say it: both kinds of quote inside.
+    exc = ValueError(f"""invalid literal for int() with base 10: '{CANARY} "tonight"'""")
+    task = {"name": "journeys.tasks.send_digest", "id": "4f1c"}
+    # An auto-retrying email task: Celery writes the retry's text, the exception's repr in it.
+    retry = written_line(LOG_RETRY, ({**task, "exc": str(Retry(exc=exc, when=5))},))
+    assert CANARY not in retry and "tonight" not in retry, retry
+    assert "Task journeys.tasks.send_digest[4f1c] retry: Retry in 5s: ValueError" in retry
+    assert WITHHELD in retry
+    # A retry given a text instead of an exception.
+    said = written_line(LOG_RETRY, ({**task, "exc": str(Retry(exc=f"no {CANARY}", when=5))},))
+    assert CANARY not in said and "Retry in 5s" in said and WITHHELD in said, said
+    # The final failure, without the traceback (Celery's policy for expected errors).
+    failed = written_line(
+        LOG_FAILURE, ({**task, "description": "raised expected", "exc": safe_repr(exc)},)
+    )
+    assert CANARY not in failed and "raised expected: ValueError" in failed, failed
+    # The same failure shows the same tag wherever it is written: lines can be matched up.
+    traced = written_line("Exception in task", exc=exc)
+    tags = {TAG.search(line).group(1) for line in (retry, failed, traced)}
+    assert len(tags) == 1, (retry, failed, traced)
+
+
+def test_an_exception_given_as_an_argument_is_withheld():
+    exc = ValueError(f"could not store {CANARY!r} for the theme")
+    for line in (
+        written_line("import failed: %s", (exc,)),
+        written_line("import failed: %r", (exc,)),
+        written_line("import of %(n)s failed: %(error)s", ({"n": 3, "error": exc},)),
+        written_line(exc),  # logger.error(exc)
+    ):
+        assert CANARY not in line and "for the theme" not in line and WITHHELD in line, line
+    # What surrounds the exception stays.
+    assert "import of 3 failed: ValueError" in written_line(
+        "import of %(n)s failed: %(error)s", ({"n": 3, "error": exc},)
+    )
+
+
+def test_messages_of_framework_errors_stay_readable_and_database_values_do_not():
+    from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
+    from django.db import IntegrityError, OperationalError
+    from django.db.transaction import TransactionManagementError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    readable = [
+        TransactionManagementError(
+            "An error occurred in the current transaction. You can't execute queries until "
+            "the end of the 'atomic' block."
+        ),
+        ImproperlyConfigured("Set the SECRET_KEY environment variable"),
+        SynchronousOnlyOperation("You cannot call this from an async context"),
+        RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+        OperationalError('connection to server at "127.0.0.1", port 5432 failed: refused'),
+    ]
+    for exc in readable:
+        for line, shown in (
+            (written_line("request failed", exc=exc), str(exc)),  # in the traceback
+            (written_line("socket failed: %s", (exc,)), str(exc)),
+            # Celery's failure line, where the repr is already text.
+            (written_line("Task t[1] raised unexpected: %s", (repr(exc),)), repr(exc)),
+        ):
+            assert shown in line and WITHHELD not in line, line
+    # PostgreSQL quotes the row or the key that broke a rule: those stay withheld.
+    withheld = [
+        IntegrityError(
+            'duplicate key value violates unique constraint "accounts_user_email_key"\n'
+            f"DETAIL:  Key (email)=({EMAIL}) already exists."
+        ),
+        IntegrityError(f"Failing row contains (7, {CANARY}, null)."),
+        OperationalError(f'near "{CANARY}": syntax error'),  # not a lost connection
+    ]
+    for exc in withheld:
+        for line in (
+            written_line("request failed", exc=exc),
+            written_line("socket failed: %s", (exc,)),
+            written_line("Task t[1] raised unexpected: %s", (repr(exc),)),
+        ):
+            assert CANARY not in line and "quokkacanary" not in line.lower(), line
+            assert WITHHELD in line and type(exc).__name__ in line, line
+
+
+def test_a_withheld_message_is_tagged_the_same_each_time_and_only_with_the_secret(settings):
+    import hashlib
+
+    first = written_line("failed: %s", (ValueError(f"{CANARY} one"),))
+    again = written_line("failed: %s", (ValueError(f"{CANARY} one"),))
+    other = written_line("failed: %s", (ValueError(f"{CANARY} two"),))
+    tag = TAG.search(first).group(1)
+    assert TAG.search(again).group(1) == tag != TAG.search(other).group(1)
+    # Keyed with SECRET_KEY: a guessed message can't be checked against a log's tag.
+    assert tag != hashlib.sha256(f"{CANARY} one".encode()).hexdigest()[:8]
+    settings.SECRET_KEY = "another-secret-key-for-this-test-only"
+    assert TAG.search(written_line("failed: %s", (ValueError(f"{CANARY} one"),))).group(1) != tag
