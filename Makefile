@@ -53,8 +53,11 @@ format: install
 check: install
 	$(PY) manage.py check
 
+# Benchmarks of #13 on real PostgreSQL and Redis (DATABASE_URL names the server, a database
+# <name>_<pid> is created and dropped; REDIS_URL's database is flushed): docs/performance.md.
+# BENCH_ARGS="--quick" for a short run, "--only P5", "--profile /tmp/sg-prof" (py-spy).
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .test-db*.sqlite3* staticfiles
