@@ -46,7 +46,12 @@ def _set_up_from_the_account_page(client, user) -> str:
     assert page.status_code == 200
     html = page.content.decode()
     assert 'src="data:image/svg+xml;base64,' in html  # the QR code
-    secret = re.search(r'<code id="authenticator_secret">([A-Z2-7]+)</code>', html).group(1)
+    secret = re.search(
+        r'<code id="authenticator_secret" class="totp-secret">([A-Z2-7]+)</code>', html
+    ).group(1)
+    # On the phone itself: a link into the authenticator app, and a number pad for the code.
+    assert 'href="otpauth://totp/' in html
+    assert 'inputmode="numeric"' in html and 'autocomplete="one-time-code"' in html
 
     mistyped = client.post(SETUP, {"code": wrong_code(secret)})
     assert mistyped.status_code == 200
