@@ -194,14 +194,12 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         if not await ratelimit.allow(f"ws:{m.pk}", limit=MESSAGE_LIMIT[0], window=MESSAGE_LIMIT[1]):
             await self._error(
                 "rate_limited",
-                "You are sending very fast. Please wait a moment.",
+                live_protocol.SENDING_TOO_FAST,
                 live_protocol.client_id_in(text_data),
             )
             return
         if text_data is None:
-            await self._unreadable(
-                "bad_frame", "Send text frames with JSON; binary frames are not read."
-            )
+            await self._unreadable("bad_frame", live_protocol.BINARY_FRAME)
             return
         try:
             content = live_protocol.parse(text_data)

@@ -308,6 +308,11 @@ def client_id_in(text: str | None) -> str | None:
     return found.group(1) if found else None
 
 
+# What both sockets answer before reading a frame (journeys.consumers, supportgroup.consumers).
+BINARY_FRAME = "Send text frames with JSON; binary frames are not read."
+SENDING_TOO_FAST = "You are sending very fast. Please wait a moment."
+
+
 class UnreadableFrames:
     """One socket's recent unreadable frames, in a sliding window (``UNREADABLE_LIMIT``)."""
 

@@ -36,8 +36,7 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=41),  # hourly
     },
     # The retention schedule (docs/privacy.md), once a day each, at night in UTC. Expired
-    # sessions go with allauth's records of them (journeys.services.retention.sessions_prune;
-    # supportgroup.tasks.clear_expired_sessions, which this replaces, left those behind).
+    # sessions go with allauth's records of them (journeys.services.retention.sessions_prune).
     "prune-expired-sessions": {
         "task": "journeys.tasks.prune_expired_sessions",
         "schedule": crontab(hour=3, minute=17),

@@ -80,12 +80,10 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
         if not await ratelimit.allow(
             f"ws-me:{user_id}", limit=MESSAGE_LIMIT[0], window=MESSAGE_LIMIT[1]
         ):
-            await self._error("rate_limited", "You are sending very fast. Please wait a moment.")
+            await self._error("rate_limited", live_protocol.SENDING_TOO_FAST)
             return
         if text_data is None:
-            await self._unreadable(
-                "bad_frame", "Send text frames with JSON; binary frames are not read."
-            )
+            await self._unreadable("bad_frame", live_protocol.BINARY_FRAME)
             return
         if len(text_data) > MAX_INBOUND:
             await self._unreadable(

@@ -1,9 +1,11 @@
-"""Response headers that keep what members write out of browser and proxy caches."""
+"""Response headers that keep what members write out of browser and proxy caches, and
+the session expiry that follows the retention schedule."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
+from django.utils import timezone
 from django.utils.deprecation import MiddlewareMixin
 
 NO_STORE = "private, no-store"
@@ -38,3 +40,25 @@ def _may_be_cached(request: HttpRequest) -> bool:
         return False
     match = request.resolver_match
     return match is not None and match.view_name in settings.PUBLIC_CACHEABLE_VIEWS
+
+
+class SessionRefreshMiddleware(MiddlewareMixin):
+    """A session ends ``SESSION_COOKIE_AGE`` after its last use (docs/privacy.md).
+
+    Saving the session on every request (``SESSION_SAVE_EVERY_REQUEST``) would do that
+    with an UPDATE per page view; marking the session once a day moves its expiry the
+    same way for one UPDATE a day. The session then ends between 13 and 14 days after
+    its last use, never later.
+    """
+
+    KEY = "_refreshed_on"
+
+    def process_request(self, request: HttpRequest) -> None:
+        session = getattr(request, "session", None)
+        if session is None or session.session_key is None:
+            return  # no session cookie: nothing to keep alive, and nothing is created
+        today = timezone.now().date().isoformat()
+        # A cookie naming no stored session loads as empty and loses its key: leave it be,
+        # or a stale cookie would create a fresh session every day.
+        if session.get(self.KEY) != today and session.session_key is not None:
+            session[self.KEY] = today  # modified: SessionMiddleware saves it, new expiry

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     # After WhiteNoise, which answers static files itself (CSP section below).
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "supportgroup.middleware.SessionRefreshMiddleware",
     # Outside CommonMiddleware (its slash redirects get the header too), inside sessions
     # (reading request.user at the end still marks the response Vary: Cookie).
     "supportgroup.middleware.PrivateNoStoreMiddleware",
@@ -453,8 +454,8 @@ for _name in (
         raise ImproperlyConfigured(
             f"{_name} must be at least {_RETENTION_MINIMUM_DAYS.get(_name, 1)} day(s)."
         )
-# "Two weeks after last use": every request moves the session's expiry (one UPDATE of the
-# session row), so a session ends RETENTION_SESSION_DAYS after it was last used, and the
-# daily prune then deletes it.
+# "Two weeks after last use": the first request of each day moves a session's expiry
+# (supportgroup.middleware.SessionRefreshMiddleware: one UPDATE a day, not one a request),
+# so a session ends RETENTION_SESSION_DAYS after it was last used, less at most a day, and
+# the daily prune then deletes it.
 SESSION_COOKIE_AGE = RETENTION_SESSION_DAYS * 24 * 60 * 60
-SESSION_SAVE_EVERY_REQUEST = True

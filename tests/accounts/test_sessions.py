@@ -232,3 +232,21 @@ def test_which_sockets_a_sign_out_closes():
     # A socket that cannot tell its session closes on any sign-out of its person.
     assert closes_socket(logged_out_message(only=other), None)
     assert closes_socket(logged_out_message(keep=other), None)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("layer", ["redis"], indirect=True)
+async def test_sockets_idle_past_every_redis_timeout_still_close_on_a_new_password(devices):
+    """Idle longer than the layer's read timeout (15 s) and channels-redis' 5 s blocking
+    read: the phone's sockets still hear the sign-out, the laptop's stay live."""
+    import asyncio
+
+    laptop, phone = devices
+    await asyncio.sleep(20)
+    response = await db(laptop.client.post)(
+        reverse("account_change_password"),
+        {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+    await phone.assert_sockets_closed()
+    await laptop.assert_sockets_open()
