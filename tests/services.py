@@ -118,6 +118,7 @@ def run_django(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
             "DEBUG",
             "DJANGO_SETTINGS_MODULE",
             "EMAIL_URL",
+            "DB_POOL",
         }
     }
     base.update(env)

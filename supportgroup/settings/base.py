@@ -110,6 +110,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # libpq waits forever for an unreachable host by default: a down database must fail
     # a request (and /healthz) within seconds, not hang a worker thread.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    # A connection pool per process (Django's psycopg_pool support). Under daphne every
+    # request runs in a thread of its own, and each socket message's database call in
+    # another: without a pool each one opened a new PostgreSQL connection (a backend fork
+    # and authentication, per page and per socket message); CONN_MAX_AGE instead keeps one
+    # per thread forever and runs the server out of connections. The pool lends a
+    # connection for the request or the call and takes it back when Django closes it;
+    # CONN_HEALTH_CHECKS (below) makes it check a connection before lending it, so one the
+    # database dropped is replaced. At most DB_POOL_MAX_SIZE connections per process:
+    # a caller waits up to DB_POOL_TIMEOUT seconds for one, then fails with a clear error.
+    # docs/operations.md has the sizing.
+    # Setting CONN_MAX_AGE > 0 (connections kept per thread) turns the pool off.
+    if env.bool("DB_POOL", default=not DATABASES["default"]["CONN_MAX_AGE"]):
+        if DATABASES["default"]["CONN_MAX_AGE"]:
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(
+                "DB_POOL=1 and CONN_MAX_AGE > 0 exclude each other: choose one."
+            )
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
+            "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+            "max_idle": 300,  # close connections unused for 5 minutes, down to min_size
+            "name": "supportgroup",
+        }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and a cron job share the file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

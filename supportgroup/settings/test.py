@@ -10,6 +10,9 @@ import os
 
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+# pytest-django creates and drops the test database through the default connection: no
+# pool in the test process (or in the servers it starts) unless a test asks for one.
+os.environ.setdefault("DB_POOL", "0")
 
 from .base import *  # noqa: E402,F403
 from .base import BASE_DIR, DATABASES, env, redis_cache, redis_channel_layer  # noqa: E402
