@@ -10,6 +10,7 @@ from django.utils import timezone
 from groups.models import Group, Membership
 from journeys.models import Encouragement, Reflection, Reply, WeeklyTheme
 from supportgroup.accounts.models import User
+from supportgroup.text import render_plain
 
 KINDS = [k for k, _ in Encouragement.Kind.choices]
 BODY = (
@@ -79,6 +80,7 @@ def make_group(
                 theme=theme,
                 author=authors[i % len(authors)],
                 body=BODY,
+                body_html=render_plain(BODY),  # bulk_create skips save(), which sets it
                 visibility=["group", "moderators", "private"][i % 3],
                 created_at=now - timedelta(minutes=reflections - i),
             )
@@ -101,6 +103,7 @@ def make_group(
                 reflection_id=r,
                 author=authors[(k + 2) % len(authors)],
                 body="Thank you, this helped me today.",
+                body_html=render_plain("Thank you, this helped me today."),
             )
             for k, r in enumerate(ids)
             if k % 2 == 0

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, FilteredRelation, IntegerField, Q, QuerySet, Value, When
 
+from . import permissions
 from .models import (
     FORMER_MEMBER_EMAIL,
     STAFF_ONLY_ACTIONS,
@@ -84,6 +85,25 @@ def active_membership(*, user, slug: str) -> Membership | None:
         .filter(user=user, group__slug=slug, status=Membership.Status.ACTIVE)
         .first()
     )
+
+
+def group_for_viewer(*, slug: str, user, **annotations) -> Group | None:
+    """The group ``slug`` with ``user``'s membership (any status, or None) read in the same
+    query and remembered for ``permissions.membership_for``; ``annotations`` are added to
+    the group (one query in all)."""
+    groups = Group.objects.filter(slug=slug)
+    signed_in = user is not None and user.is_authenticated
+    if signed_in:
+        groups = groups.annotate(
+            viewer_membership=FilteredRelation("memberships", condition=Q(memberships__user=user))
+        ).select_related("viewer_membership")
+    group = groups.annotate(**annotations).first()
+    if group is not None and signed_in:
+        membership = group.__dict__.pop("viewer_membership", None)
+        if membership is not None:
+            membership.group, membership.user = group, user  # already in hand: no re-read
+        permissions.remember_membership(group, membership, user)
+    return group
 
 
 def refreshed_membership(*, membership_id: int) -> Membership | None:

@@ -5,10 +5,12 @@ The message itself is built by ``supportgroup.emails.build_email``, like every e
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from supportgroup.emails import build_email
 
@@ -49,25 +51,43 @@ PREVIEWS = {
 }
 
 
+_PLACEHOLDER = "unsubscribe-token"  # stands for the member's token in the cached unsubscribe URL
+
+
+@lru_cache(maxsize=4096)
+def _absolute(name: str, args: tuple, site: str, urlconf, prefix: str, root: str) -> str:
+    return site + reverse(name, urlconf=urlconf, args=list(args))
+
+
+def absolute_url(name: str, *args) -> str:
+    """``SITE_URL`` + ``reverse(name, args)``, reversed once per group, theme or route.
+
+    A digest run builds thousands of emails to the members of a few groups: their links
+    differ only by the group, the theme and the member's unsubscribe token.
+    """
+    return _absolute(
+        name, args, settings.SITE_URL, get_urlconf(), get_script_prefix(), settings.ROOT_URLCONF
+    )
+
+
 def build_message(content: DigestContent, connection=None) -> EmailMultiAlternatives:
     """One member's digest or new-theme email, not sent yet."""
     m = content.membership
     what = "theme" if content.kind == DigestDelivery.Kind.THEME else "digest"
-    unsubscribe_url = settings.SITE_URL + reverse(
-        "journeys:unsubscribe", args=[unsubscribe_token(m.pk, what)]
+    # Signed tokens are URL-safe (base64 and ":"): reverse() would leave them as they are.
+    unsubscribe_url = absolute_url("journeys:unsubscribe", _PLACEHOLDER).replace(
+        _PLACEHOLDER, unsubscribe_token(m.pk, what)
     )
     context = {
         "c": content,
         "m": m,
         "group": m.group,
         "preview": PREVIEWS[content.kind],
-        "group_url": settings.SITE_URL + reverse("groups:home", args=[m.group.slug]),
-        "theme_url": (
-            settings.SITE_URL + reverse("journeys:theme", args=[m.group.slug, content.theme.pk])
-        )
+        "group_url": absolute_url("groups:home", m.group.slug),
+        "theme_url": absolute_url("journeys:theme", m.group.slug, content.theme.pk)
         if content.theme
         else "",
-        "preferences_url": settings.SITE_URL + reverse("journeys:email_preferences"),
+        "preferences_url": absolute_url("journeys:email_preferences"),
         "unsubscribe_url": unsubscribe_url,
     }
     return build_email(

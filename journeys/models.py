@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from groups.models import Group, Membership
+from supportgroup.text import render_plain
 
 WEEKDAYS = [
     (0, "Monday"),
@@ -182,12 +183,58 @@ class ReflectionQuerySet(models.QuerySet):
         return self.filter(visibility=Visibility.GROUP, hidden_at__isnull=True)
 
 
+def _keep_body_html(item: Reflection | Reply, save_kwargs: dict) -> None:
+    """``body_html`` follows ``body`` on every save that writes the body.
+
+    A derived column, not a side effect: it is what ``render_plain`` makes of the body,
+    stored so that a page does not run the sanitiser for every post on every view.
+    Writes that bypass ``save()`` (``bulk_create``, ``QuerySet.update`` of ``body``) must
+    set it themselves; ``rerender_bodies`` repairs or refreshes stored rows.
+    """
+    update_fields = save_kwargs.get("update_fields")
+    if update_fields is None or "body" in update_fields:
+        item.body_html = render_plain(item.body)
+        if update_fields is not None and "body_html" not in update_fields:
+            save_kwargs["update_fields"] = [*update_fields, "body_html"]
+
+
+def rerender_bodies(model: type[models.Model], *, batch_size: int = 500) -> int:
+    """Store ``render_plain(body)`` again in every row of ``model`` whose ``body_html``
+    differs (after ``render_plain`` changed, or for rows written around ``save()``).
+
+    Returns how many rows changed. Takes the model class so that a migration can pass
+    its historical model.
+    """
+    changed = 0
+    last_pk = 0
+    while True:
+        rows = list(
+            model.objects.filter(pk__gt=last_pk)
+            .order_by("pk")
+            .only("pk", "body", "body_html")[:batch_size]
+        )
+        if not rows:
+            return changed
+        last_pk = rows[-1].pk
+        stale = []
+        for row in rows:
+            html = str(render_plain(row.body))
+            if row.body_html != html:
+                row.body_html = html
+                stale.append(row)
+        if stale:
+            model.objects.bulk_update(stale, ["body_html"])
+            changed += len(stale)
+
+
 class Reflection(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="reflections")
     theme = models.ForeignKey(WeeklyTheme, on_delete=models.CASCADE, related_name="reflections")
     author = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="reflections")
     prompt = models.CharField(max_length=500, blank=True)
     body = models.TextField()
+    # render_plain(body), kept by save(): pages show it without sanitising on every view.
+    body_html = models.TextField(blank=True, editable=False)
     visibility = models.CharField(
         max_length=12, choices=Visibility.choices, default=Visibility.GROUP
     )
@@ -224,6 +271,10 @@ class Reflection(models.Model):
     def __str__(self) -> str:
         return f"Reflection {self.pk}"
 
+    def save(self, *args, **kwargs) -> None:
+        _keep_body_html(self, kwargs)
+        super().save(*args, **kwargs)
+
 
 class Encouragement(models.Model):
     class Kind(models.TextChoices):
@@ -257,6 +308,7 @@ class Reply(models.Model):
     reflection = models.ForeignKey(Reflection, on_delete=models.CASCADE, related_name="replies")
     author = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="replies")
     body = models.TextField()
+    body_html = models.TextField(blank=True, editable=False)  # as Reflection.body_html
     client_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     hidden_at = models.DateTimeField(null=True, blank=True)
@@ -274,6 +326,10 @@ class Reply(models.Model):
 
     def __str__(self) -> str:
         return f"Reply {self.pk}"
+
+    def save(self, *args, **kwargs) -> None:
+        _keep_body_html(self, kwargs)
+        super().save(*args, **kwargs)
 
     @property
     def is_anonymous(self) -> bool:
@@ -397,6 +453,9 @@ class DigestDelivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=200, blank=True, help_text="Never holds member text.")
+    # The claim token whose Redis send log records this row's accepted sends until the
+    # row is marked (journeys.services.digests); empty: each send is marked right away.
+    send_log = models.CharField(max_length=36, blank=True, default="")
 
     class Meta:
         constraints = [

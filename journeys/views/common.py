@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from groups import permissions
 from groups.models import Group, Membership
 
+from .. import selectors
 from ..models import WeeklyTheme
 
 
@@ -21,6 +23,17 @@ def _viewer(request, group: Group) -> Membership:
 def member_context(request, slug: str) -> tuple[Group, Membership]:
     """The group and the viewer's membership, for its active members."""
     group = get_object_or_404(Group, slug=slug)
+    permissions.allow_see_group(request.user, group)
+    permissions.allow_view_content(request.user, group)
+    return group, _viewer(request, group)
+
+
+def member_page_context(request, slug: str) -> tuple[Group, Membership]:
+    """``member_context`` in one query: the group with the viewer's membership and
+    ``live_last_seq`` (``selectors.group_page``), for pages that show the live feed."""
+    group = selectors.group_page(slug=slug, user=request.user)
+    if group is None:
+        raise Http404("No such group.")
     permissions.allow_see_group(request.user, group)
     permissions.allow_view_content(request.user, group)
     return group, _viewer(request, group)

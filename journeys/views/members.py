@@ -6,13 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from groups import permissions as group_permissions
 from groups import views as group_views
-from groups.models import Group, Membership
+from groups.models import Membership
 from groups.views import add_errors, group_context
 from supportgroup.confirm import confirmation_page, confirmed
 
@@ -27,7 +27,7 @@ from ..forms import (
 )
 from ..models import Encouragement, Reflection
 from ..services import reflections as reflection_services
-from .common import member_context, refusal_message, theme_or_404
+from .common import member_context, member_page_context, refusal_message, theme_or_404
 
 
 def _before(request) -> int | None:
@@ -47,13 +47,26 @@ def _theme_page(
     checkin_form=None,
     status=200,
     template="journeys/theme.html",
+    earlier=None,
 ):
     # Read before the feed: a client resuming from here may see an event twice, never miss one.
-    live_last_seq = live.latest_seq(group.pk)
+    # (``selectors.group_page`` reads it with the group, before anything else.)
+    live_last_seq = getattr(group, "live_last_seq", None)
+    if live_last_seq is None:
+        live_last_seq = live.latest_seq(group.pk)
+    if earlier is None:
+        earlier = list(selectors.published_themes(group=group, viewer=membership)[:12])
     page = (
         selectors.feed(viewer=membership, theme=theme, before=_before(request)) if theme else None
     )
-    checkin = theme.checkins.filter(member=membership).first() if theme else None
+    checkin = None
+    if theme:
+        known = next((t for t in earlier if t.pk == theme.pk), None)
+        checkin = (
+            selectors.checkin_of(known)
+            if known is not None
+            else theme.checkins.filter(member=membership).first()
+        )
     context = group_context(
         request,
         group,
@@ -64,7 +77,7 @@ def _theme_page(
         checkin=checkin,
         checkin_form=checkin_form or CheckInForm(initial={"note": checkin.note if checkin else ""}),
         kinds=Encouragement.Kind.choices,
-        earlier=selectors.published_themes(group=group)[:12],
+        earlier=earlier,
         live_last_seq=live_last_seq,
     )
     return render(request, template, context, status=status)
@@ -72,13 +85,21 @@ def _theme_page(
 
 def group_home(request, slug: str):
     """The group home: this week's theme and its reflections for members; for everyone
-    else, the group's public page (``groups.views.visitor_home``)."""
-    group = get_object_or_404(Group, slug=slug)
+    else, the group's public page (``groups.views.visitor_home``).
+
+    One query for the group, the viewer's membership and the live sequence, one for the
+    themes (the current one first) with the viewer's check-in, two for the feed."""
+    group = selectors.group_page(slug=slug, user=request.user)
+    if group is None:
+        raise Http404("No such group.")
     if not group_permissions.can_view_content(request.user, group):
         return group_views.visitor_home(request, slug)
     membership = group_permissions.membership_for(request.user, group)
-    theme = selectors.current_theme(group=group)
-    return _theme_page(request, group, membership, theme, template="groups/home.html")
+    earlier = list(selectors.published_themes(group=group, viewer=membership)[:12])
+    theme = earlier[0] if earlier else None  # selectors.current_theme, same order
+    return _theme_page(
+        request, group, membership, theme, template="groups/home.html", earlier=earlier
+    )
 
 
 @login_required
@@ -93,7 +114,7 @@ def theme_list(request, slug: str):
 
 @login_required
 def theme_detail(request, slug: str, theme_id: int):
-    group, membership = member_context(request, slug)
+    group, membership = member_page_context(request, slug)
     return _theme_page(request, group, membership, theme_or_404(group, theme_id))
 
 
@@ -142,8 +163,8 @@ def _visible_reflection(membership: Membership, reflection_id: int) -> Reflectio
 
 @login_required
 def reflection_detail(request, slug: str, reflection_id: int, reply_form=None, status=200):
-    group, membership = member_context(request, slug)
-    live_last_seq = live.latest_seq(group.pk)
+    group, membership = member_page_context(request, slug)
+    live_last_seq = group.live_last_seq  # read before the reflection, with the group
     reflection = _visible_reflection(membership, reflection_id)
     return render(
         request,

@@ -186,3 +186,34 @@ def test_list_pages_cost_the_same_queries_for_3_or_30_rows(
 
     assert response.status_code == 200
     assert response.content.decode().count(ROW_MARK[page]) == before + 30
+
+
+# --- The group with the viewer's membership ------------------------------------------
+
+
+def test_group_for_viewer_reads_the_membership_with_the_group_in_one_query(
+    group, owner, member, outsider, django_assert_num_queries
+):
+    from django.contrib.auth.models import AnonymousUser
+
+    from groups import permissions
+    from groups.selectors import group_for_viewer
+
+    removed = MembershipFactory(group=group, status="removed").user
+    other_group = MembershipFactory(user=outsider).group  # a membership elsewhere only
+    assert other_group != group
+    for user, status in ((member, "active"), (removed, "removed"), (outsider, None)):
+        with django_assert_num_queries(1):
+            found = group_for_viewer(slug=group.slug, user=user)
+            membership = permissions.membership_for(user, found)
+        assert found == group
+        assert (membership.status if membership else None) == status
+        assert membership is None or (membership.user_id, membership.group) == (user.pk, group)
+    with django_assert_num_queries(1):
+        assert (
+            permissions.membership_for(
+                AnonymousUser(), group_for_viewer(slug=group.slug, user=AnonymousUser())
+            )
+            is None
+        )
+    assert group_for_viewer(slug="no-such-group", user=member) is None

@@ -372,17 +372,15 @@ def test_a_rerun_refreshes_its_claim_so_the_sweep_does_not_take_it_mid_run(busy_
     stale = timedelta(seconds=settings.DIGEST_STALE_CLAIM_SECONDS)
     items = [Due(recipient.pk, "weekly", "weekly:2026-11-22")]
     first_run = timezone.now() - 2 * stale
-    [row] = digest_sending.claim(items=items, token="task-1", now=first_run)
+    [row], _ = digest_sending.claim(items=items, token="task-1", now=first_run)
     # Redelivered just before the first run's claim would go stale: the rerun starts sending.
     rerun = first_run + stale - timedelta(seconds=1)
-    assert [d.pk for d in digest_sending.claim(items=items, token="task-1", now=rerun)] == [row.pk]
+    mine, _ = digest_sending.claim(items=items, token="task-1", now=rerun)
+    assert [d.pk for d in mine] == [row.pk]
     # The sweep comes just after: the claim is the rerun's, fresh, and it is left alone.
-    assert (
-        digest_sending.claim(
-            items=items, token="task-2", now=first_run + stale + timedelta(seconds=1)
-        )
-        == []
-    )
+    assert digest_sending.claim(
+        items=items, token="task-2", now=first_run + stale + timedelta(seconds=1)
+    ) == ([], [])
     row.refresh_from_db()
     assert (row.claim_token, row.claimed_at) == ("task-1", rerun)
 

@@ -1,11 +1,16 @@
 """Feed and theme pages cost the same number of queries at 10 and 500 reflections."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from journeys.models import Encouragement, Reflection, Reply
+from groups.models import Membership
+from journeys.models import Encouragement, LiveSequence, PracticeCheckIn, Reflection, Reply
 from tests.factories import MembershipFactory, WeeklyThemeFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,26 +99,6 @@ def test_feed_pagination_newest_first(client, group, owner):
     assert "n24" in html and "n44" not in html
 
 
-def test_reflection_detail_costs_the_same_with_3_or_60_replies(client, group, owner):
-    theme = WeeklyThemeFactory(group=group)
-    author = MembershipFactory(group=group)
-    client.force_login(author.user)
-
-    def detail(n: int) -> int:
-        r = Reflection.objects.create(group=group, theme=theme, author=author, body="mine")
-        others = [MembershipFactory(group=group) for _ in range(3)]
-        Reply.objects.bulk_create(
-            [Reply(reflection=r, author=others[i % 3], body=f"reply {i}") for i in range(n)]
-        )
-        Encouragement.objects.bulk_create(
-            [Encouragement(reflection=r, member=m, kind="hear") for m in others]
-        )
-        return _count(client, reverse("journeys:reflection", args=[group.slug, r.pk]))
-
-    small, big = detail(3), detail(60)
-    assert big <= small, f"{small} queries with 3 replies, {big} with 60"
-
-
 def test_schedule_costs_the_same_with_2_or_40_themes(client, group, owner):
     client.force_login(owner)
     url = reverse("journeys:schedule", args=[group.slug])
@@ -136,3 +121,98 @@ def test_email_preferences_cost_the_same_for_1_or_15_groups(client, user):
         MembershipFactory(user=user, group=GroupFactory())
     big = _count(client, url)
     assert big <= small, f"{small} queries for 1 group, {big} for 15"
+
+
+# The group home, exactly: session, user, the group with the viewer's membership and the
+# live sequence, the published themes (the current one first) with the viewer's check-in,
+# the page of reflections with their tallies, the viewer's mutes and collapsed topics;
+# moderators also count the pending requests and the open reports of their nav's badges.
+HOME_QUERIES = {"member": 6, "moderator": 8}
+
+
+@pytest.mark.parametrize("page", [1, 2])
+@pytest.mark.parametrize("role", ["member", "moderator"])
+def test_group_home_costs_the_same_exact_queries_at_70_and_700_reflections(
+    client, group, owner, role, page, django_assert_num_queries
+):
+    viewer = MembershipFactory(group=group, role=role)
+    client.force_login(viewer.user)
+    url = reverse("groups:home", args=[group.slug])
+    WeeklyThemeFactory(group=group, published_at=timezone.now() - timedelta(days=7))
+    theme = WeeklyThemeFactory(group=group)
+    PracticeCheckIn.objects.create(theme=theme, member=viewer, note="small steps")
+    client.get(url)  # the session's first request of the day writes it
+
+    for n in (70, 700):
+        Reflection.objects.filter(theme=theme).delete()
+        _fill(group, theme, n)
+        first = client.get(url).content.decode()
+        before = re.search(r"\?before=(\d+)", first).group(1)
+        with django_assert_num_queries(HOME_QUERIES[role]):
+            response = client.get(url + (f"?before={before}" if page == 2 else ""))
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert theme.title in html and "small steps" in html
+        visible = Reflection.objects.visible_to(viewer).filter(theme=theme).count()
+        assert html.count('id="reflection-') == (20 if page == 1 else min(20, visible - 20))
+
+
+def test_reflection_page_costs_the_same_exact_queries_with_3_or_60_replies(
+    client, group, owner, django_assert_num_queries
+):
+    theme = WeeklyThemeFactory(group=group)
+    author = MembershipFactory(group=group)
+    client.force_login(author.user)
+    client.get(reverse("groups:home", args=[group.slug]))  # the session's daily write
+    for n in (3, 60):
+        r = Reflection.objects.create(group=group, theme=theme, author=author, body="mine")
+        others = [MembershipFactory(group=group) for _ in range(3)]
+        Reply.objects.bulk_create(
+            [Reply(reflection=r, author=others[i % 3], body=f"reply {i}") for i in range(n)]
+        )
+        Encouragement.objects.bulk_create(
+            [Encouragement(reflection=r, member=m, kind="hear") for m in others]
+        )
+        # session, user, the group with the membership and the live sequence, the
+        # reflection with its tallies, its replies, the viewer's mutes and topics, who
+        # encouraged (the author only), the moderators' notes to the author
+        with django_assert_num_queries(8):
+            html = client.get(reverse("journeys:reflection", args=[group.slug, r.pk])).content
+        assert html.decode().count("reply 1") >= 1
+
+
+def test_group_home_gives_the_live_feed_the_last_event_number(client, group, member):
+    client.force_login(member)
+    url = reverse("groups:home", args=[group.slug])
+    WeeklyThemeFactory(group=group)
+    LiveSequence.objects.filter(group=group).delete()
+    assert 'data-last-seq="0"' in client.get(url).content.decode()
+    LiveSequence.objects.create(group=group, last=41)
+    assert 'data-last-seq="41"' in client.get(url).content.decode()
+
+
+def test_group_home_shows_the_viewers_own_checkin_of_the_current_theme_only(
+    client, group, owner, member
+):
+    old = WeeklyThemeFactory(group=group, published_at=timezone.now() - timedelta(days=7))
+    current = WeeklyThemeFactory(group=group)
+    mine = Membership.objects.get(user=member, group=group)
+    PracticeCheckIn.objects.create(theme=old, member=mine, note="last week's note")
+    url = reverse("groups:home", args=[group.slug])
+    client.force_login(member)
+    html = client.get(url).content.decode()
+    assert current.title in html and "You tried this" not in html
+    PracticeCheckIn.objects.create(theme=current, member=mine, note="it helped a bit")
+    html = client.get(url).content.decode()
+    assert "You tried this" in html and "it helped a bit" in html
+    assert "last week's note" not in html
+    client.force_login(owner)
+    html = client.get(url).content.decode()
+    assert "You tried this" not in html and "it helped a bit" not in html
+
+
+def test_group_home_of_an_unknown_group_is_not_found(client, member):
+    client.force_login(member)
+    assert client.get(reverse("groups:home", args=["no-such-group"])).status_code == 404
+    client.logout()
+    assert client.get(reverse("groups:home", args=["no-such-group"])).status_code == 404

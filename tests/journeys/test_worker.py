@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 from celery import Celery
 from django.utils import timezone
@@ -264,6 +265,9 @@ def test_killing_the_pool_child_mid_digest_resends_only_what_was_left(redis_url)
     # Not left to the visibility timeout or the stale claim: rerun straight away.
     assert recovered_in < timings["visibility"], recovered_in
     assert_each_member_got_one_digest(inbox, members)
+    # Both runs recorded their sends in the chunk's send log and marked the rows at once.
+    assert redis.Redis.from_url(redis_url).keys("digests:sent:*")
+    assert not DigestDelivery.objects.exclude(send_log="").exists()
 
 
 @pytest.mark.postgres
