@@ -13,6 +13,7 @@ import logging
 import traceback
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -31,6 +32,16 @@ from .services import reflections as services
 
 logger = logging.getLogger(__name__)
 
+
+def _presence_frame(summary: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "journeys.presence",
+        "count": summary["count"],
+        "names": summary["names"],
+        "more": summary.get("more", 0),
+    }
+
+
 CLOSE_NOT_MEMBER = 4403
 CLOSE_LOGGED_OUT = 4401
 CLOSE_TOO_LARGE = 4413  # autobahn lets applications send only 1000 or 3000-4999
@@ -42,6 +53,31 @@ SHUTDOWN_CLEANUP = 1.0  # seconds a socket may spend leaving presence while the 
 WRITE_LIMIT = (20, 60)  # writes per member per minute
 MESSAGE_LIMIT = (120, 60)  # any message per member per minute
 TYPING_EVERY = 3  # seconds between typing signals a member may send
+# The pong's newest number comes from a per-process cache per group, fed by every event this
+# process delivers and re-read from PostgreSQL at most this often: a writer that died after
+# commit and before publishing is still noticed, within this many seconds (docs/realtime.md).
+SEQ_RECHECK = 20.0
+
+_latest: dict[int, tuple[int, float]] = {}  # group id -> (newest seq known, when read from db)
+
+
+def _seen_seq(group_id: int, seq: int) -> None:
+    known = _latest.get(group_id)
+    if known is None:
+        return  # not read from the database yet: the first heartbeat reads it
+    if seq > known[0]:
+        _latest[group_id] = (seq, known[1])
+
+
+async def _latest_seq(group_id: int) -> int:
+    """The group's newest event number, read from PostgreSQL at most every SEQ_RECHECK s."""
+    loop = asyncio.get_running_loop()
+    known = _latest.get(group_id)
+    if known is not None and loop.time() - known[1] < SEQ_RECHECK:
+        return known[0]
+    seq = await _db(live.latest_seq, group_id)
+    _latest[group_id] = (seq, loop.time())  # the database is the truth
+    return seq
 
 
 def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
@@ -113,6 +149,18 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._leave(), SHUTDOWN_CLEANUP)
 
+    async def dispatch(self, message):
+        # channels' AsyncConsumer.dispatch (4.3) minus its `await aclose_old_connections()`
+        # before every handler: a thread hop per message, also for the heartbeat and for
+        # events that touch no database. Every database call here goes through
+        # database_sync_to_async (see _db), whose DatabaseSyncToAsync.thread_handler closes
+        # old connections before and after each call (channels/db.py).
+        handler = getattr(self, get_handler_name(message), None)
+        if handler:
+            await handler(message)
+        else:
+            raise ValueError(f"No handler for message type {message['type']}")
+
     # --- Connection ----------------------------------------------------------------------
 
     async def connect(self) -> None:
@@ -142,6 +190,7 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             # A sign-out while this socket was connecting announced itself before we listened.
             signed_in = await _db(account_sessions.socket_session_current, self.scope)
             latest = await _db(live.latest_seq, m.group_id)
+            _latest[m.group_id] = (latest, asyncio.get_running_loop().time())
             self.quiet = await _db(live.socket_quiet, m)
         except DatabaseUnavailable:
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
@@ -151,6 +200,10 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send_json({"type": "journeys.hello", "seq": latest})
         await self._presence_join()
+        # This socket gets the summary at once; the others hear of it in the next coalesced
+        # broadcast (presence.schedule_broadcast).
+        with contextlib.suppress(Exception):  # best effort, like all presence
+            await self.send_json(_presence_frame(await presence.summary(m.group_id)))
 
     async def disconnect(self, code) -> None:
         shutdown.unregister(self)
@@ -244,7 +297,16 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
 
     async def _dispatch(self, content: dict[str, Any], client_id: str | None) -> None:
         m = self.membership
-        # A member removed a second ago must be refused.
+        kind = content["type"]
+        if kind == "ping":
+            # The heartbeat writes nothing and reads only what this socket already receives,
+            # so it skips the membership re-read: a removal closes the socket through
+            # groups_membership_ended, and the next write or resume re-checks anyway.
+            await self.on_ping(content)
+            return
+        # A member removed a second ago must be refused. Typing keeps the check: it
+        # reaches other members, so a removed member whose removal event was lost must
+        # not keep signalling (it is rate limited to one per TYPING_EVERY seconds).
         fresh = await _db(group_selectors.refreshed_membership, membership_id=m.pk)
         if fresh is None:
             await self._error("not_member", "You are no longer a member of this group.", client_id)
@@ -253,7 +315,6 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         await self._follow_role(fresh)
         if self.stopping:
             return
-        kind = content["type"]
         if kind in (
             "reflection.create",
             "reply.create",
@@ -306,7 +367,7 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         # The heartbeat carries the group's newest number: a socket that missed a push
         # (a process died, the channel layer lost it) notices here and resumes.
         await self._presence_join(broadcast=False)
-        latest = await _db(live.latest_seq, self.membership.group_id)
+        latest = await _latest_seq(self.membership.group_id)
         await self.send_json({"type": "journeys.pong", "seq": latest})
 
     async def on_resume(self, content) -> None:
@@ -421,19 +482,25 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             await self._presence_broadcast(m.group_id)
 
     async def _presence_broadcast(self, group_id: int) -> None:
+        """At most one broadcast per group per presence.COALESCE, across all processes."""
+
+        async def send(summary: dict[str, Any]) -> None:
+            await realtime.send_ephemeral(
+                live.channel_for_group(group_id), {"type": "presence.update", **summary}
+            )
+
         try:
-            summary = await presence.summary(group_id)
+            await presence.schedule_broadcast(group_id, send)
         except Exception as exc:  # noqa: BLE001 - best effort
-            logger.warning("presence read failed (%s)", exc.__class__.__name__)
-            return
-        await realtime.send_ephemeral(
-            live.channel_for_group(group_id), {"type": "presence.update", **summary}
-        )
+            logger.warning("presence broadcast failed (%s)", exc.__class__.__name__)
 
     # --- Outbound (channel layer handlers) ------------------------------------------------------
 
     async def live_event(self, message) -> None:
         m = self.membership
+        seq = (message.get("payload") or {}).get("seq")
+        if m is not None and isinstance(seq, int):
+            _seen_seq(m.group_id, seq)  # the group's newest number, for the next heartbeat
         if m is not None and live.wants(message, is_moderator=m.is_moderator, tag=self.tag):
             await self.send_json(live.marked(message, self.quiet, tag=self.tag))
 
@@ -446,9 +513,7 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
 
     async def presence_update(self, message) -> None:
         if self.membership is not None:
-            await self.send_json(
-                {"type": "journeys.presence", "count": message["count"], "names": message["names"]}
-            )
+            await self.send_json(_presence_frame(message))
 
     async def typing_update(self, message) -> None:
         if self.membership is not None and message["membership"] != self.membership.pk:

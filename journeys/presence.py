@@ -1,25 +1,38 @@
 """Who is on a group page right now, shared by every web process.
 
-With REDIS_URL set, a Redis hash per group (field: socket channel name) holds
+With PRESENCE_REDIS_URL set, a Redis hash per group (field: socket channel name) holds
 who is connected; each socket refreshes its entry on every heartbeat, and
 entries of a crashed process age out. Without Redis there is one process,
 so a dictionary in memory is the truth.
+
+Costs (#11): one long-lived Redis client per event loop (no connection per heartbeat),
+HSET and EXPIRE in one round trip, and summaries coalesced: at most one broadcast per
+group per ``COALESCE`` seconds across all processes, carrying a count and at most
+``MAX_NAMES`` names, so presence traffic grows linearly with the number of members.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
+import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
 
 STALE_AFTER = 90  # seconds without a heartbeat
+COALESCE = 1.0  # seconds: at most one presence broadcast per group in this window
+DUE_SAFETY_MS = 5000  # a process that dies with a broadcast pending blocks others this long
+MAX_NAMES = 12  # names sent to everyone; the rest are counted in "more"
 
 
 class _LocalStore:
     def __init__(self) -> None:
         self.groups: dict[int, dict[str, dict[str, Any]]] = {}
+        self.due: dict[int, float] = {}
 
     async def set(self, group_id: int, channel: str, entry: dict[str, Any]) -> None:
         self.groups.setdefault(group_id, {})[channel] = entry
@@ -30,45 +43,72 @@ class _LocalStore:
     async def entries(self, group_id: int) -> list[dict[str, Any]]:
         return list(self.groups.get(group_id, {}).values())
 
+    async def claim_due(self, group_id: int) -> bool:
+        now = time.monotonic()
+        if self.due.get(group_id, 0) > now:
+            return False
+        self.due[group_id] = now + DUE_SAFETY_MS / 1000
+        return True
+
+    async def release_due(self, group_id: int) -> None:
+        self.due.pop(group_id, None)
+
 
 class _RedisStore:
     def __init__(self, url: str) -> None:
-        from redis import asyncio as aioredis
-
         self.url = url
-        self.aioredis = aioredis
+        # One client (its own pool) per event loop: a redis asyncio connection belongs to
+        # the loop that opened it, and tests run consumers on several loops.
+        self.clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _client(self):
-        # One short-lived client per call: consumers run on several event loops in tests.
-        # Short timeouts (settings.QUICK_REDIS_OPTIONS): HSET/HDEL/HGETALL never block in
-        # Redis, and a heartbeat must not hang a socket for redis-py 8's default 5 s.
-        return self.aioredis.Redis.from_url(self.url, **settings.QUICK_REDIS_OPTIONS)
+        from redis import asyncio as aioredis
+
+        loop = asyncio.get_running_loop()
+        client = self.clients.get(loop)
+        if client is None:
+            # Short timeouts (settings.QUICK_REDIS_OPTIONS): HSET/HDEL/HGETALL never block
+            # in Redis, and a heartbeat must not hang a socket for redis-py's default 5 s.
+            client = aioredis.Redis.from_url(self.url, **settings.QUICK_REDIS_OPTIONS)
+            self.clients[loop] = client
+        return client
 
     @staticmethod
     def _key(group_id: int) -> str:
         return f"sg:presence:{group_id}"
 
     async def set(self, group_id: int, channel: str, entry: dict[str, Any]) -> None:
-        async with self._client() as r:
-            await r.hset(self._key(group_id), channel, json.dumps(entry))
-            await r.expire(self._key(group_id), STALE_AFTER * 10)
+        pipe = self._client().pipeline(transaction=False)
+        pipe.hset(self._key(group_id), channel, json.dumps(entry))
+        pipe.expire(self._key(group_id), STALE_AFTER * 10)
+        await pipe.execute()
 
     async def remove(self, group_id: int, channel: str) -> None:
-        async with self._client() as r:
-            await r.hdel(self._key(group_id), channel)
+        await self._client().hdel(self._key(group_id), channel)
 
     async def entries(self, group_id: int) -> list[dict[str, Any]]:
-        async with self._client() as r:
-            raw = await r.hgetall(self._key(group_id))
+        raw = await self._client().hgetall(self._key(group_id))
         return [json.loads(v) for v in raw.values()]
+
+    async def claim_due(self, group_id: int) -> bool:
+        key = f"sg:presence:due:{group_id}"
+        return bool(await self._client().set(key, 1, nx=True, px=DUE_SAFETY_MS))
+
+    async def release_due(self, group_id: int) -> None:
+        await self._client().delete(f"sg:presence:due:{group_id}")
 
 
 _local = _LocalStore()
+_redis_stores: dict[str, _RedisStore] = {}
 
 
 def _store():
     url = getattr(settings, "PRESENCE_REDIS_URL", "") or ""
-    return _RedisStore(url) if url else _local
+    if not url:
+        return _local
+    if url not in _redis_stores:
+        _redis_stores[url] = _RedisStore(url)
+    return _redis_stores[url]
 
 
 async def join(group_id: int, channel: str, *, membership_id: int, name: str | None) -> None:
@@ -80,11 +120,52 @@ async def leave(group_id: int, channel: str) -> None:
 
 
 async def summary(group_id: int) -> dict[str, Any]:
-    """How many members are here, and the names of those who show their presence."""
+    """How many members are here, and the first names of those who show their presence."""
     now = time.time()
     people: dict[int, str | None] = {}
     for entry in await _store().entries(group_id):
         if now - entry.get("ts", 0) <= STALE_AFTER:
             people[entry["m"]] = entry.get("name")
     names = sorted({n for n in people.values() if n})
-    return {"count": len(people), "names": names}
+    return {
+        "count": len(people),
+        "names": names[:MAX_NAMES],
+        "more": len(people) - len(names[:MAX_NAMES]),
+    }
+
+
+async def schedule_broadcast(
+    group_id: int, send: Callable[[dict[str, Any]], Awaitable[None]], delay: float | None = None
+) -> bool:
+    """Ask for one presence broadcast for the group ~``COALESCE`` seconds from now.
+
+    Whoever claims the group's "due" mark (Redis SET NX, shared by every process) sends
+    it; everyone else's join or leave is covered by that one. The sender releases the
+    mark *before* reading the summary, so a join racing it is never lost: either its entry
+    is written before the read, or its claim succeeds and schedules the next broadcast.
+    Returns whether this call scheduled one.
+    """
+    if not await _store().claim_due(group_id):
+        return False
+
+    async def later() -> None:
+        try:
+            await asyncio.sleep(COALESCE if delay is None else delay)
+        except asyncio.CancelledError:  # the loop is closing: free the mark for the others
+            with contextlib.suppress(Exception):
+                await _store().release_due(group_id)
+            raise
+        try:
+            await _store().release_due(group_id)
+            data = await summary(group_id)
+        except Exception:  # noqa: BLE001 - best effort; the safety expiry frees the mark
+            return
+        await send(data)
+
+    task = asyncio.get_running_loop().create_task(later())
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+    return True
+
+
+_pending: set[asyncio.Task] = set()

@@ -2,6 +2,7 @@
 
 import contextlib
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, JsonWebsocketConsumer
 
@@ -38,6 +39,17 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
     channel = ""
     session_tag: str | None = None
     unreadable: live_protocol.UnreadableFrames | None = None  # made on the first bad frame
+
+    async def dispatch(self, message):
+        # channels' AsyncConsumer.dispatch (4.3) minus `await aclose_old_connections()`
+        # before every handler (a thread hop per heartbeat and per event). The database
+        # is only reached through database_sync_to_async, which closes old connections
+        # before and after each call itself (channels/db.py).
+        handler = getattr(self, get_handler_name(message), None)
+        if handler:
+            await handler(message)
+        else:
+            raise ValueError(f"No handler for message type {message['type']}")
 
     async def connect(self) -> None:
         shutdown.register(self)

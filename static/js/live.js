@@ -267,7 +267,9 @@ function start(root) {
         break;
       case "journeys.presence":
         presence.textContent = msg.count > 1
-          ? `${msg.count} here now${msg.names.length ? `: ${msg.names.join(", ")}` : ""}` : "";
+          ? `${msg.count} here now${msg.names.length
+            ? `: ${msg.names.join(", ")}${msg.more ? ` and ${msg.more} ${msg.more === 1 ? "other" : "others"}` : ""}`
+            : ""}` : "";
         break;
       case "journeys.typing":
         if (msg.theme_id && themeId && msg.theme_id !== themeId) break;

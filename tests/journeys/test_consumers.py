@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from groups import services as group_services
 from groups.models import Membership
-from journeys import live
+from journeys import consumers, live
 from journeys.models import LiveEvent, LiveSequence, Reflection
 from journeys.services import reflections as svc
 from journeys.services import schedule as schedule_svc
@@ -464,19 +464,21 @@ async def test_moderator_channel_is_joined_and_left_live_as_roles_change(layer, 
     a, b, owner, theme = world["a"], world["b"], world["owner"], world["theme"]
     sock_b = await connect(b.user, world["group"])
     await _create(a, theme, body="before promotion", visibility="moderators")
-    assert (await receive(sock_b, "journeys.skip"))["seq"]  # a number, nothing else
+    first = (await receive(sock_b, "journeys.skip"))["seq"]
+    assert first  # a number, nothing else
 
     await db(group_services.membership_set_role)(membership=b, role="moderator", by=owner.user)
-    await sock_b.send_json_to({"type": "ping"})  # let the socket settle on its new role
-    await receive(sock_b, "journeys.pong")
+    # A resume re-reads the membership (a heartbeat does not): the socket settles on its role.
+    await sock_b.send_json_to({"type": "resume", "last_seq": first})
+    await receive(sock_b, "journeys.resumed")
     await _create(a, theme, body="after promotion", visibility="moderators")
     created = await receive(sock_b, "journeys.reflection_created")
     assert "after promotion" in created["html"]
 
     b_fresh = await db(Membership.objects.get)(pk=b.pk)
     await db(group_services.membership_set_role)(membership=b_fresh, role="member", by=owner.user)
-    await sock_b.send_json_to({"type": "ping"})
-    await receive(sock_b, "journeys.pong")
+    await sock_b.send_json_to({"type": "resume", "last_seq": created["seq"]})
+    await receive(sock_b, "journeys.resumed")
     await _create(a, theme, body="after demotion", visibility="moderators")
     skipped = await receive(sock_b, "journeys.skip")
     assert skipped["seq"] == created["seq"] + 1
@@ -484,7 +486,9 @@ async def test_moderator_channel_is_joined_and_left_live_as_roles_change(layer, 
     await sock_b.disconnect()
 
 
-async def test_heartbeat_carries_the_newest_number(layer, world):
+async def test_heartbeat_carries_the_newest_number(layer, world, monkeypatch):
+    # The heartbeat re-reads the database at most every SEQ_RECHECK seconds; here, always.
+    monkeypatch.setattr(consumers, "SEQ_RECHECK", 0.0)
     sock = await connect(world["b"].user, world["group"])
     # Written without a push reaching this socket (as if the writing process died).
     await db(LiveEvent.objects.create)(

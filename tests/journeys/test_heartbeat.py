@@ -1,0 +1,94 @@
+"""The heartbeat and event delivery cost no database work and no new connection (#11)."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async as db
+from django.db.backends.utils import CursorWrapper
+from redis.asyncio.connection import AbstractConnection
+
+from journeys import consumers, live
+from journeys.services import reflections as svc
+from tests.factories import GroupFactory, MembershipFactory, WeeklyThemeFactory
+from tests.journeys.live_helpers import connect, receive
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def counts(monkeypatch):
+    """Queries on any thread, new Redis connections, and per-message connection clean-ups."""
+    seen = {"queries": 0, "redis_connects": 0, "cleanups": 0}
+    execute, connect_redis = CursorWrapper._execute_with_wrappers, AbstractConnection.connect
+
+    def counting_execute(self, *args, **kwargs):
+        seen["queries"] += 1
+        return execute(self, *args, **kwargs)
+
+    async def counting_connect(self, *args, **kwargs):
+        seen["redis_connects"] += 1
+        return await connect_redis(self, *args, **kwargs)
+
+    async def counting_cleanup():
+        seen["cleanups"] += 1
+
+    monkeypatch.setattr(CursorWrapper, "_execute_with_wrappers", counting_execute)
+    monkeypatch.setattr(AbstractConnection, "connect", counting_connect)
+    monkeypatch.setattr("channels.consumer.aclose_old_connections", counting_cleanup)
+    return seen
+
+
+@pytest.fixture
+def world(db):
+    group = GroupFactory()
+    return {
+        "group": group,
+        "a": MembershipFactory(group=group, display_name="Alma"),
+        "b": MembershipFactory(group=group, display_name="Bea"),
+        "theme": WeeklyThemeFactory(group=group),
+    }
+
+
+async def test_a_heartbeat_touches_no_database_and_opens_no_connection(layer, world, counts):
+    sock = await connect(world["b"].user, world["group"])
+    await sock.send_json_to({"type": "ping"})  # the first one may open the presence client
+    await receive(sock, "journeys.pong")
+    before = dict(counts)
+    for _ in range(5):
+        await sock.send_json_to({"type": "ping"})
+        assert (await receive(sock, "journeys.pong"))["seq"] == 0
+    assert counts == before
+    await sock.disconnect()
+
+
+async def test_a_heartbeat_carries_a_number_it_saw_delivered(layer, world, counts):
+    sock = await connect(world["b"].user, world["group"])
+    await db(svc.reflection_create)(member=world["a"], theme=world["theme"], body="Hello")
+    created = await receive(sock, "journeys.reflection_created")
+    queries = counts["queries"]
+    await sock.send_json_to({"type": "ping"})
+    assert (await receive(sock, "journeys.pong"))["seq"] == created["seq"]
+    assert counts["queries"] == queries
+    await sock.disconnect()
+
+
+async def test_a_stale_number_is_read_again_from_the_database(layer, world, counts, monkeypatch):
+    sock = await connect(world["b"].user, world["group"])
+    monkeypatch.setattr(consumers, "SEQ_RECHECK", 0.0)
+    queries = counts["queries"]
+    await sock.send_json_to({"type": "ping"})
+    assert (await receive(sock, "journeys.pong"))["seq"] == await db(live.latest_seq)(
+        world["group"].pk
+    )
+    assert counts["queries"] > queries
+    await sock.disconnect()
+
+
+async def test_delivering_an_event_skips_the_connection_cleanup(layer, world, counts):
+    sock = await connect(world["b"].user, world["group"])
+    await db(svc.reflection_create)(member=world["a"], theme=world["theme"], body="Hello")
+    await receive(sock, "journeys.reflection_created")
+    await sock.send_json_to({"type": "ping"})
+    await receive(sock, "journeys.pong")
+    assert counts["cleanups"] == 0
+    await sock.disconnect()
