@@ -68,3 +68,40 @@ def test_oversize_frames_are_refused_by_the_app_and_by_the_server(two_servers):
         seen, code = _frames_until_closed(ws)
         assert "journeys.error" not in seen and "journeys.pong" not in seen
         assert code in (None, 1009)
+
+
+def test_joins_on_two_processes_make_one_presence_update_per_second(two_servers):
+    """Twelve people open the page, half on each process: a socket already there sees
+    the count reach 13 in a couple of coalesced updates, not one per arrival."""
+    import contextlib
+    import time
+
+    from tests.live_client import session_cookie
+
+    server_a, server_b = two_servers
+    group = GroupFactory()
+    watcher = MembershipFactory(group=group, display_name="Watcher", show_presence=True)
+    others = [
+        MembershipFactory(group=group, display_name=f"P{i}", show_presence=True) for i in range(12)
+    ]
+    cookies = [session_cookie(m.user) for m in others]
+    with ws_connect(server_a, group.slug, watcher.user) as ws, contextlib.ExitStack() as stack:
+        next_of(ws, "journeys.hello")
+        for i, cookie in enumerate(cookies):
+            sock = stack.enter_context(ws_connect((server_a, server_b)[i % 2], group.slug, cookie))
+            next_of(sock, "journeys.hello")
+        updates = []
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:
+            try:
+                message = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+            except TimeoutError:
+                break
+            if message["type"] == "journeys.presence":
+                updates.append(message)
+                if message["count"] == 13:
+                    break
+        assert updates and updates[-1]["count"] == 13
+        # The arrivals took well under the few seconds the updates are spread over.
+        assert len(updates) <= 4, [u["count"] for u in updates]
+        assert len(updates[-1]["names"]) == 12 and updates[-1]["more"] == 1
