@@ -6,75 +6,17 @@ Target: home / trivial >= 0.35.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 
 from django.conf import settings
 
-from .common import ROOT, analyze, detail, median, result_line
+from .common import analyze, detail, median, result_line
 from .data import make_group, signed_in_client
 from .loadclient import drive
+from .servers import daphne_server, free_port  # noqa: F401 - free_port: kept importable here
 
 MEMBERS = 20
 MIN_RATIO = 0.35
-DAPHNE_ARGS = [
-    "--websocket-max-message-size",
-    "65536",
-    "--websocket-max-frame-size",
-    "65536",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def daphne_server():
-    """A daphne process like the Procfile's web process; killed on the way out, whatever happens."""
-    port = free_port()
-    daphne = str(ROOT / ".venv" / "bin" / "daphne")
-    if not os.path.exists(daphne):
-        daphne = os.path.join(os.path.dirname(sys.executable), "daphne")
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-    proc = subprocess.Popen(  # noqa: S603 - our own daphne, fixed arguments
-        [daphne, "-b", "127.0.0.1", "-p", str(port), *DAPHNE_ARGS, "supportgroup.asgi:application"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"daphne exited: {log.read()[-2000:].decode(errors='replace')}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield proc, port
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def run(*, rounds: int = 3, seconds: float = 5.0, warmup: float = 1.0, profile=None) -> bool:

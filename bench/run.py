@@ -1,6 +1,7 @@
 """Benchmarks of the hot paths (issue #13), measured as an operator would.
 
-usage: .venv/bin/python bench/run.py [--only P2,P3,P5] [--quick] [--profile DIR]
+usage: .venv/bin/python bench/run.py [--only P1,P2,P3,P4,P5,P6,P7] [--quick] [--profile DIR]
+       [--layer core|pubsub|both] [--server daphne|uvicorn|both]
        (or `make bench`, `make bench BENCH_ARGS="--quick"`)
 
 Production settings (bench/settings.py) on real PostgreSQL and Redis: DATABASE_URL names
@@ -36,7 +37,9 @@ from bench.common import (  # noqa: E402
     timed,
 )
 
-ALL = ("P2", "P3", "P5")
+ALL = ("P1", "P2", "P3", "P4", "P5", "P6", "P7")
+BOTH = {"core": ("core",), "pubsub": ("pubsub",), "both": ("core", "pubsub")}
+SERVERS = {"daphne": ("daphne",), "uvicorn": ("uvicorn",), "both": ("daphne", "uvicorn")}
 
 
 def bench_post(repeat: int = 60) -> None:
@@ -86,7 +89,7 @@ def bench_post(repeat: int = 60) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default=",".join(ALL), help="comma-separated ids (P2,P3,P5)")
+    parser.add_argument("--only", default=",".join(ALL), help="comma-separated ids (P1..P7)")
     parser.add_argument("--quick", action="store_true", help="smaller and shorter: for developing")
     parser.add_argument(
         "--profile", metavar="DIR", help="py-spy profiles of P2, P3 and P5 into DIR"
@@ -94,6 +97,12 @@ def main() -> int:
     parser.add_argument("--no-post", action="store_true", help="skip the posting bench")
     parser.add_argument(
         "--seconds", type=float, help="length of each P5 round (default 5, quick 2)"
+    )
+    parser.add_argument(
+        "--layer", choices=BOTH, default="core", help="channel layer(s) for P1 and P7"
+    )
+    parser.add_argument(
+        "--server", choices=SERVERS, default="daphne", help="ASGI server(s) for P1 and P7"
     )
     args = parser.parse_args()
     only = {x.strip().upper() for x in args.only.split(",") if x.strip()}
@@ -116,10 +125,25 @@ def main() -> int:
         call_command("migrate", verbosity=0)
         call_command("collectstatic", verbosity=0, interactive=False)
 
-        from bench import p2_group_home, p3_digest, p5_requests
+        from bench import (
+            p1_fanout,
+            p2_group_home,
+            p3_digest,
+            p4_idle,
+            p5_requests,
+            p6_crisis,
+            p7_connect,
+        )
         from bench.profiling import recorder, self_pid
 
         profile = recorder(args.profile)
+        if "P1" in only:
+            ok &= p1_fanout.run(
+                sizes=(200,) if args.quick else (200, 1000),
+                rounds=3 if args.quick else 5,
+                server_kinds=SERVERS[args.server],
+                layers=BOTH[args.layer],
+            )
         if "P2" in only:
             ok &= p2_group_home.run(
                 rounds=3 if args.quick else 9,
@@ -137,6 +161,20 @@ def main() -> int:
                 rounds=2 if args.quick else 3,
                 seconds=args.seconds or (2.0 if args.quick else 5.0),
                 profile=profile,
+            )
+        if "P4" in only:
+            ok &= p4_idle.run(
+                sizes=(500,) if args.quick else (2000, 5000),
+                window=10.0 if args.quick else 30.0,
+            )
+        if "P6" in only:
+            ok &= p6_crisis.run(rounds=3 if args.quick else 7)
+        if "P7" in only:
+            ok &= p7_connect.run(
+                sizes=(100, 200) if args.quick else (250, 500, 1000),
+                spread=10.0 if args.quick else 60.0,
+                server_kinds=SERVERS[args.server],
+                layers=BOTH[args.layer],
             )
         if not args.no_post and not args.quick:
             bench_post()

@@ -172,7 +172,16 @@ QUICK_REDIS_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 1}
 
 
 def redis_channel_layer(url: str) -> dict:
-    """The channels-redis layer on ``url``: production, test servers and test fixtures use this."""
+    """The channels-redis layer on ``url``: production, test servers and test fixtures use this.
+
+    ``CHANNEL_LAYER=pubsub`` selects channels-redis' Pub/Sub layer instead (the benchmarks
+    compare the two; it has no capacity or expiry: messages are not queued).
+    """
+    if env.str("CHANNEL_LAYER", default="core") == "pubsub":
+        return {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": url, **CHANNEL_LAYER_REDIS_OPTIONS}]},
+        }
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
