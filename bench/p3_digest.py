@@ -15,6 +15,8 @@ from contextlib import nullcontext
 
 from django.core import mail
 from django.db import connection
+from django.template.loader import get_template
+from django.urls import reverse
 from django.utils import timezone
 
 from journeys.digests import build_contents, due_digests
@@ -99,6 +101,12 @@ def render_only(contents: list) -> float:
 def run(*, rounds: int = 3, scale: float = 1.0, profile=None) -> bool:
     members = setup(scale)
     analyze()
+    # Once per worker process, not per run: importing the URLconf (the first reverse()) and
+    # compiling the email templates. Left in, the first full run alone would pay for them.
+    reverse("journeys:email_preferences")
+    for name in ("digest", "theme"):
+        for ext in ("txt", "html"):
+            get_template(f"emails/{name}.{ext}")
     runs, renders, queries, sents = [], [], [], []
     contents = None
     for r in range(rounds):

@@ -11,6 +11,7 @@ Target: memory <= 2x bare, CPU <= 3x bare.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from .common import detail, result_line
@@ -24,7 +25,7 @@ MAX_MEMORY = 2.0
 MAX_CPU = 3.0
 
 
-async def hold(pid: int, urls, window: float) -> dict:
+async def hold(pid: int, urls, window: float, profile=None) -> dict:
     await asyncio.sleep(1.0)
     before = rss_kib(pid)
     fleet = Fleet(urls)
@@ -36,10 +37,11 @@ async def hold(pid: int, urls, window: float) -> dict:
     n = len(fleet.open_socks)
     after = rss_kib(pid)
     fleet.start_heartbeat(HEARTBEAT)
-    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
-    await asyncio.sleep(window)
-    cpu = cpu_seconds(pid) - cpu0
-    elapsed = time.perf_counter() - t0
+    with profile(pid, f"p4-idle-{len(urls)}") if profile else contextlib.nullcontext():
+        cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+        await asyncio.sleep(window)
+        cpu = cpu_seconds(pid) - cpu0
+        elapsed = time.perf_counter() - t0
     still = len(fleet.open_socks)
     await fleet.close()
     return {
@@ -54,7 +56,7 @@ async def hold(pid: int, urls, window: float) -> dict:
     }
 
 
-def run(*, sizes=(2000, 5000), window: float = 30.0, kind: str = "daphne") -> bool:
+def run(*, sizes=(2000, 5000), window: float = 30.0, kind: str = "daphne", profile=None) -> bool:
     raise_nofile()
     rows = make_group("p4", members=max(sizes), reflections=30)
     cookies = member_cookies(rows.members)
@@ -70,7 +72,9 @@ def run(*, sizes=(2000, 5000), window: float = 30.0, kind: str = "daphne") -> bo
                     urls = [(f"ws://127.0.0.1:{port}/", None)] * n
                 else:
                     urls = [(f"ws://127.0.0.1:{port}/ws/groups/{slug}/", c) for c in cookies[:n]]
-                out[which] = asyncio.run(hold(proc.pid, urls, window))
+                out[which] = asyncio.run(
+                    hold(proc.pid, urls, window, profile if which == kind else None)
+                )
         ours, bare = out[kind], out["bare"]
         mem_ratio = ours["kib_per_socket"] / max(0.1, bare["kib_per_socket"])
         cpu_ratio = ours["cpu_share"] / max(1e-4, bare["cpu_share"])

@@ -166,6 +166,7 @@ def main() -> int:
             ok &= p4_idle.run(
                 sizes=(500,) if args.quick else (2000, 5000),
                 window=10.0 if args.quick else 30.0,
+                profile=profile,
             )
         if "P6" in only:
             ok &= p6_crisis.run(rounds=3 if args.quick else 7)

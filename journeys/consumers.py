@@ -131,6 +131,25 @@ def _drop_connection() -> None:
     connection.close()
 
 
+# A socket's connect reads the database twice, each read one trip to the database thread
+# (an opening costs a thread hop per call: five calls made it the bulk of a connect).
+
+
+def _who_connects(scope, slug: str):
+    """Before accepting: the member's active membership of the group, and their sign-in."""
+    membership = group_selectors.active_membership(user=scope.get("user"), slug=slug)
+    return membership, account_sessions.socket_session_tag(scope)
+
+
+def _once_listening(scope, membership: Membership):
+    """Once subscribed: still signed in?, the group's newest number, whom they keep quiet."""
+    return (
+        account_sessions.socket_session_current(scope),
+        live.latest_seq(membership.group_id),
+        live.socket_quiet(membership),
+    )
+
+
 class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
     membership: Membership | None = None
     subscriptions: list[str] = []
@@ -167,10 +186,7 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         shutdown.register(self)
         slug = self.scope["url_route"]["kwargs"]["slug"]
         try:
-            self.membership = await _db(
-                group_selectors.active_membership, user=self.scope.get("user"), slug=slug
-            )
-            self.session_tag = await _db(account_sessions.socket_session_tag, self.scope)
+            self.membership, self.session_tag = await _db(_who_connects, self.scope, slug)
         except DatabaseUnavailable:
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
             return
@@ -187,11 +203,10 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(name, self.channel_name)
             self.subscriptions.append(name)  # what _leave must undo, even if we stop half-way
         try:
-            # A sign-out while this socket was connecting announced itself before we listened.
-            signed_in = await _db(account_sessions.socket_session_current, self.scope)
-            latest = await _db(live.latest_seq, m.group_id)
+            # Read once listening: a sign-out while this socket was connecting announced
+            # itself before we listened, and no event can fall between the number and us.
+            signed_in, latest, self.quiet = await _db(_once_listening, self.scope, m)
             _latest[m.group_id] = (latest, asyncio.get_running_loop().time())
-            self.quiet = await _db(live.socket_quiet, m)
         except DatabaseUnavailable:
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
             return

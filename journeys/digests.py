@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, Subquery
+from django.db.models.lookups import In
 from django.utils import timezone
 
 from groups.models import Group, Membership
@@ -39,6 +40,27 @@ DEFAULT_THEME_WEEKDAY = (
 )
 
 
+class AnyOf(Lookup):
+    """``AnyOf(F("pk"), ids)``: ``pk IN ids``, sent to PostgreSQL as ``= ANY(%s)``.
+
+    A chunk's 200 ids are then one array parameter, not 200 placeholders for Django to
+    prepare and psycopg to find and quote one by one in every statement of the chunk.
+    """
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def __init__(self, lhs, rhs):
+        super().__init__(lhs, list(rhs))
+
+    def as_sql(self, compiler, connection):
+        return In(self.lhs, self.rhs).as_sql(compiler, connection)
+
+    def as_postgresql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*params, self.rhs]
+
+
 @dataclass(frozen=True)
 class Due:
     membership_id: int
@@ -47,11 +69,6 @@ class Due:
 
     def as_list(self) -> list:
         return [self.membership_id, self.kind, self.period]
-
-
-def _zone(membership: Membership) -> zoneinfo.ZoneInfo:
-    name = membership.user.time_zone or membership.group.time_zone or "UTC"
-    return zoneinfo.ZoneInfo(name)
 
 
 def latest_slot(
@@ -110,7 +127,6 @@ def _digest_candidates():
             user__is_active=True,
             user__email_paused=False,
         )
-        .select_related("user", "group")
         .order_by("pk")
     )
 
@@ -129,43 +145,54 @@ def _chunks(iterable, size: int) -> Iterator[list]:
 def due_digests(
     *, now: datetime | None = None, chunk_size: int = CHUNK_SIZE, ignore_hour: bool = False
 ) -> Iterator[list[Due]]:
-    """Memberships whose digest is due and not yet claimed, in chunks (three queries a chunk).
+    """Memberships whose digest is due and not yet claimed, in chunks (at most three
+    queries a chunk; the theme days of groups already seen in an earlier chunk are not
+    read again).
 
     ``ignore_hour`` (``send_digests --now``) treats the current local day as
     due whatever the hour; the period is the same, so nothing is sent twice.
     """
     now = now or timezone.now()
-    # Only what the schedule needs: 5,000 memberships are not built with their whole user.
-    candidates = _digest_candidates().only(
-        "pk", "group_id", "joined_at", "requested_at", "user__time_zone", "group__time_zone"
+    # Only what the schedule needs, as tuples: no membership, user and group objects for
+    # every member of every group.
+    candidates = _digest_candidates().values_list(
+        "pk",
+        "group_id",
+        "joined_at",
+        "requested_at",
+        "user__time_zone",
+        "group__time_zone",
+        "digest_frequency",
+        "digest_hour",
     )
+    weekdays: dict[int, int] = {}  # a group's members are spread over chunks: read it once
     for chunk in _chunks(candidates.iterator(chunk_size=chunk_size), chunk_size):
-        weekdays = theme_weekdays({m.group_id for m in chunk})
+        new_groups = {row[1] for row in chunk} - weekdays.keys()
+        if new_groups:
+            weekdays.update(theme_weekdays(new_groups))
         wanted: dict[tuple[int, str], Due] = {}
-        for m in chunk:
-            digest_day = (weekdays[m.group_id] - 1) % 7
+        for pk, group_id, joined_at, requested_at, user_tz, group_tz, frequency, hour in chunk:
+            zone = zoneinfo.ZoneInfo(user_tz or group_tz or "UTC")
+            digest_day = (weekdays[group_id] - 1) % 7
             if ignore_hour:
-                day = now.astimezone(_zone(m)).date()
-                if m.digest_frequency == DigestFrequency.WEEKLY:
+                day = now.astimezone(zone).date()
+                if frequency == DigestFrequency.WEEKLY:
                     day -= timedelta(days=(day.weekday() - digest_day) % 7)
                 moment = now
             else:
                 day, moment = latest_slot(
-                    now=now,
-                    zone=_zone(m),
-                    hour=m.digest_hour,
-                    frequency=m.digest_frequency,
-                    weekday=digest_day,
+                    now=now, zone=zone, hour=hour, frequency=frequency, weekday=digest_day
                 )
-            if now - moment > CATCH_UP or moment < (m.joined_at or m.requested_at):
+            if now - moment > CATCH_UP or moment < (joined_at or requested_at):
                 continue
-            period = f"{m.digest_frequency}:{day.isoformat()}"
-            wanted[(m.pk, period)] = Due(m.pk, m.digest_frequency, period)
+            period = f"{frequency}:{day.isoformat()}"
+            wanted[(pk, period)] = Due(pk, frequency, period)
         if not wanted:
             continue
         taken = set(
             DigestDelivery.objects.filter(
-                membership_id__in=[k[0] for k in wanted], period__in={k[1] for k in wanted}
+                AnyOf(F("membership_id"), [k[0] for k in wanted]),
+                AnyOf(F("period"), {k[1] for k in wanted}),
             )
             .exclude(status=DigestDelivery.Status.CLAIMED)
             .values_list("membership_id", "period")
@@ -203,6 +230,7 @@ def theme_email_recipients(
 @dataclass
 class DigestContent:
     membership: Membership
+    group: Group  # one object per group, shared by the contents of its members
     kind: str
     since: datetime
     theme: WeeklyTheme | None = None
@@ -250,9 +278,11 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
     group_ids = {m.group_id for m in memberships.values()}
     week_ago, day_ago = now - timedelta(days=7), now - timedelta(days=1)
 
-    pointers = list(
-        Group.objects.filter(pk__in=group_ids)
-        .annotate(
+    # The groups themselves, once each, with their current and next theme: the deliveries'
+    # memberships need not bring a copy of their group.
+    groups = {
+        g.pk: g
+        for g in Group.objects.filter(pk__in=group_ids).annotate(
             current=Subquery(
                 WeeklyTheme.objects.published()
                 .filter(group=OuterRef("pk"))
@@ -267,10 +297,9 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
                 .values("id")[:1]
             ),
         )
-        .values_list("pk", "current", "upcoming")
-    )
-    theme_ids = {pk: current for pk, current, _ in pointers}
-    next_ids = {pk: upcoming for pk, _, upcoming in pointers}
+    }
+    theme_ids = {pk: g.current for pk, g in groups.items()}
+    next_ids = {pk: g.upcoming for pk, g in groups.items()}
     announced = {
         d.membership_id: int(d.period.split(":")[1])
         for d in deliveries
@@ -301,7 +330,7 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
     received = windows(
         Encouragement.objects.filter(
             _not_muted_by_the_author("member_id"),
-            reflection__author_id__in=memberships,
+            AnyOf(F("reflection__author_id"), memberships),
             created_at__gte=week_ago,
         ),
         "reflection__author_id",
@@ -309,13 +338,13 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
     replies = windows(
         Reply.objects.filter(
             _not_muted_by_the_author("author_id"),
-            reflection__author_id__in=memberships,
+            AnyOf(F("reflection__author_id"), memberships),
             created_at__gte=week_ago,
             hidden_at__isnull=True,
         ).exclude(author_id=F("reflection__author_id")),
         "reflection__author_id",
     )
-    excerpt_groups = {m.group_id for m in memberships.values() if m.group.allow_digest_excerpts}
+    excerpt_groups = {pk for pk, g in groups.items() if g.allow_digest_excerpts}
     excerpts: dict[int, list[tuple[int, str]]] = defaultdict(list)
     if excerpt_groups:
         recent = (
@@ -337,6 +366,7 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
         if d.kind == DigestDelivery.Kind.THEME:
             content = DigestContent(
                 membership=m,
+                group=groups[m.group_id],
                 kind=d.kind,
                 since=since,
                 theme=themes.get(announced[m.pk]),
@@ -346,6 +376,7 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
             current = themes.get(theme_ids.get(m.group_id))
             content = DigestContent(
                 membership=m,
+                group=groups[m.group_id],
                 kind=d.kind,
                 since=since,
                 theme=current,

@@ -72,7 +72,7 @@ def absolute_url(name: str, *args) -> str:
 
 def build_message(content: DigestContent, connection=None) -> EmailMultiAlternatives:
     """One member's digest or new-theme email, not sent yet."""
-    m = content.membership
+    m, group = content.membership, content.group
     what = "theme" if content.kind == DigestDelivery.Kind.THEME else "digest"
     # Signed tokens are URL-safe (base64 and ":"): reverse() would leave them as they are.
     unsubscribe_url = absolute_url("journeys:unsubscribe", _PLACEHOLDER).replace(
@@ -81,10 +81,10 @@ def build_message(content: DigestContent, connection=None) -> EmailMultiAlternat
     context = {
         "c": content,
         "m": m,
-        "group": m.group,
+        "group": group,
         "preview": PREVIEWS[content.kind],
-        "group_url": absolute_url("groups:home", m.group.slug),
-        "theme_url": absolute_url("journeys:theme", m.group.slug, content.theme.pk)
+        "group_url": absolute_url("groups:home", group.slug),
+        "theme_url": absolute_url("journeys:theme", group.slug, content.theme.pk)
         if content.theme
         else "",
         "preferences_url": absolute_url("journeys:email_preferences"),

@@ -25,6 +25,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
+from django.utils.functional import cached_property
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -113,6 +114,10 @@ def _routed(method: str):
 _MATERIALIZE = {"get_many": list, "delete_many": list, "set_many": dict}
 
 
+_CLIENTS: dict[tuple, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 class FallbackRedisCache(RedisCache):
     """Django's RedisCache; on a connection or timeout error, a per-process memory cache instead."""
 
@@ -128,6 +133,23 @@ class FallbackRedisCache(RedisCache):
         }
         fallback_params["OPTIONS"] = {"MAX_ENTRIES": FALLBACK_MAX_ENTRIES}
         self._fallback = LocMemCache(f"supportgroup-redis-fallback:{location}", fallback_params)
+
+    @cached_property
+    def _cache(self):
+        """One Redis client (and so one connection pool) per process and location.
+
+        Django keeps cache objects per async context: every socket, and under daphne every
+        request, gets a cache object of its own, and with it a connection pool and a new
+        Redis connection (500 idle sockets held 500 connections, and their heartbeats'
+        rate limits kept opening more). redis-py's pool is thread-safe and replaces its
+        connections after a fork, so the objects share it.
+        """
+        key = (tuple(self._servers), repr(sorted(self._options.items())))
+        with _CLIENTS_LOCK:
+            client = _CLIENTS.get(key)
+            if client is None:
+                client = _CLIENTS[key] = self._class(self._servers, **self._options)
+        return client
 
     # --- Routing --------------------------------------------------------------------------
 

@@ -107,3 +107,33 @@ def test_check_redis_never_answers_from_memory():
     cache.set("k", "v")  # falls back, opens the breaker
     with pytest.raises(redis.exceptions.ConnectionError):
         cache.check_redis()
+
+
+@pytest.mark.redis
+async def test_every_socket_and_request_shares_one_redis_pool(redis_url, monkeypatch):
+    """Django keeps a cache object per async context (each socket, each request under
+    daphne): they must not each bring a connection pool and open Redis connections."""
+    import asyncio
+
+    import redis.connection
+    from django.core.cache import CacheHandler
+
+    opened = []
+    real_init = redis.connection.AbstractConnection.__init__
+
+    def counting(self, *args, **kwargs):
+        opened.append(1)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "__init__", counting)
+    handler = CacheHandler({"default": redis_cache(redis_url)})
+
+    async def socket(i: int) -> None:
+        cache = handler["default"]  # this task's own cache object, as for a consumer
+        for _ in range(5):
+            await cache.aadd(f"rl:socket-{i}", 1, timeout=5)
+            await cache.aincr(f"rl:socket-{i}")
+
+    await asyncio.gather(*(socket(i) for i in range(30)))
+    # At most one connection per thread that ran a call at the same time, not one per socket.
+    assert len(opened) <= 8, f"{len(opened)} Redis connections for 30 sockets"
