@@ -11,6 +11,7 @@ exponent k (frames ~ N^k, least squares over the sizes). Target: CPU <= 5x bare,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 
@@ -25,14 +26,15 @@ MAX_K = 1.2
 SETTLE = 3.0  # seconds after the last connect for the presence updates to arrive
 
 
-async def connect_all(pid: int, urls, spread: float) -> dict:
+async def connect_all(pid: int, urls, spread: float, profile=None) -> dict:
     await asyncio.sleep(0.5)
     fleet = Fleet(urls)
-    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
-    failed = await fleet.open(spread=spread, concurrency=200, timeout=60)
-    await fleet.wait_hello(60)
-    await asyncio.sleep(SETTLE)
-    cpu, elapsed = cpu_seconds(pid) - cpu0, time.perf_counter() - t0
+    with profile(pid, f"p7-connect-{len(urls)}") if profile else contextlib.nullcontext():
+        cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+        failed = await fleet.open(spread=spread, concurrency=200, timeout=60)
+        await fleet.wait_hello(60)
+        await asyncio.sleep(SETTLE)
+        cpu, elapsed = cpu_seconds(pid) - cpu0, time.perf_counter() - t0
     n_open = len(fleet.open_socks)
     frames = sum(s.presence for s in fleet.socks)
     size = sum(s.presence_bytes for s in fleet.socks)
@@ -59,7 +61,12 @@ def exponent(points: list[tuple[int, int]]) -> float:
 
 
 def run(
-    *, sizes=(250, 500, 1000), spread: float = 60.0, server_kinds=("daphne",), layers=("core",)
+    *,
+    sizes=(250, 500, 1000),
+    spread: float = 60.0,
+    server_kinds=("daphne",),
+    layers=("core",),
+    profile=None,
 ) -> bool:
     raise_nofile()
     rows = make_group("p7", members=max(sizes), reflections=30)
@@ -79,7 +86,9 @@ def run(
                 # A fresh process for each size: presence starts empty, as after a deploy.
                 with server(kind, {"CHANNEL_LAYER": layer}) as (proc, port):
                     urls = [(f"ws://127.0.0.1:{port}/ws/groups/{slug}/", c) for c in cookies[:n]]
-                    out = asyncio.run(connect_all(proc.pid, urls, spread))
+                    out = asyncio.run(
+                        connect_all(proc.pid, urls, spread, profile if n == biggest else None)
+                    )
                 points.append((n, out["presence"]))
                 details.append(
                     f"{kind} {layer} N={n}: {out['open']} open ({out['failed']} failed) over "

@@ -176,6 +176,7 @@ def main() -> int:
                 spread=10.0 if args.quick else 60.0,
                 server_kinds=SERVERS[args.server],
                 layers=BOTH[args.layer],
+                profile=profile,
             )
         if not args.no_post and not args.quick:
             bench_post()
