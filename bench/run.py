@@ -92,7 +92,7 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(ALL), help="comma-separated ids (P1..P7)")
     parser.add_argument("--quick", action="store_true", help="smaller and shorter: for developing")
     parser.add_argument(
-        "--profile", metavar="DIR", help="py-spy profiles of P2, P3 and P5 into DIR"
+        "--profile", metavar="DIR", help="py-spy profiles of P2, P3, P4, P5 and P7 into DIR"
     )
     parser.add_argument("--no-post", action="store_true", help="skip the posting bench")
     parser.add_argument(

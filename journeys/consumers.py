@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -53,31 +54,51 @@ SHUTDOWN_CLEANUP = 1.0  # seconds a socket may spend leaving presence while the 
 WRITE_LIMIT = (20, 60)  # writes per member per minute
 MESSAGE_LIMIT = (120, 60)  # any message per member per minute
 TYPING_EVERY = 3  # seconds between typing signals a member may send
-# The pong's newest number comes from a per-process cache per group, fed by every event this
-# process delivers and re-read from PostgreSQL at most this often: a writer that died after
-# commit and before publishing is still noticed, within this many seconds (docs/realtime.md).
+# What a heartbeat needs comes from a per-process cache per group, re-read from PostgreSQL
+# at most this often: the group's newest event number (also raised by every event this
+# process delivers) and who is still an active member. A writer that died after commit and
+# before publishing is still noticed, and a member removed or banned whose closing push was
+# lost is refused, within this many seconds (docs/realtime.md).
 SEQ_RECHECK = 20.0
 
-_latest: dict[int, tuple[int, float]] = {}  # group id -> (newest seq known, when read from db)
+
+@dataclass
+class _GroupNow:
+    seq: int  # the newest event number known
+    members: frozenset[int]  # active membership ids when read
+    read_at: float  # loop time of the read
+
+
+_groups_now: dict[int, _GroupNow] = {}
+
+
+def _read_group_now(group_id: int) -> tuple[int, frozenset[int]]:
+    active = Membership.objects.filter(group_id=group_id, status=Membership.Status.ACTIVE)
+    return live.latest_seq(group_id), frozenset(active.values_list("pk", flat=True))
 
 
 def _seen_seq(group_id: int, seq: int) -> None:
-    known = _latest.get(group_id)
-    if known is None:
-        return  # not read from the database yet: the first heartbeat reads it
-    if seq > known[0]:
-        _latest[group_id] = (seq, known[1])
+    known = _groups_now.get(group_id)
+    if known is not None and seq > known.seq:
+        known.seq = seq
 
 
-async def _latest_seq(group_id: int) -> int:
-    """The group's newest event number, read from PostgreSQL at most every SEQ_RECHECK s."""
+async def _group_now(group_id: int, membership_id: int) -> _GroupNow:
+    """The group as a heartbeat sees it: read from PostgreSQL at most every SEQ_RECHECK s,
+    and at once for a member the last read did not know (they joined since)."""
     loop = asyncio.get_running_loop()
-    known = _latest.get(group_id)
-    if known is not None and loop.time() - known[1] < SEQ_RECHECK:
-        return known[0]
-    seq = await _db(live.latest_seq, group_id)
-    _latest[group_id] = (seq, loop.time())  # the database is the truth
-    return seq
+    known = _groups_now.get(group_id)
+    if (
+        known is not None
+        and loop.time() - known.read_at < SEQ_RECHECK
+        and membership_id in known.members
+    ):
+        return known
+    seq, members = await _db(_read_group_now, group_id)
+    if known is not None:
+        seq = max(seq, known.seq)
+    now = _groups_now[group_id] = _GroupNow(seq=seq, members=members, read_at=loop.time())
+    return now
 
 
 def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
@@ -206,7 +227,6 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             # Read once listening: a sign-out while this socket was connecting announced
             # itself before we listened, and no event can fall between the number and us.
             signed_in, latest, self.quiet = await _db(_once_listening, self.scope, m)
-            _latest[m.group_id] = (latest, asyncio.get_running_loop().time())
         except DatabaseUnavailable:
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
             return
@@ -314,9 +334,9 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         m = self.membership
         kind = content["type"]
         if kind == "ping":
-            # The heartbeat writes nothing and reads only what this socket already receives,
-            # so it skips the membership re-read: a removal closes the socket through
-            # groups_membership_ended, and the next write or resume re-checks anyway.
+            # The heartbeat writes nothing: instead of re-reading this membership it checks
+            # the group's cached list of active members (_group_now); a removal also closes
+            # the socket through groups_membership_ended, and a write or resume re-checks.
             await self.on_ping(content)
             return
         # A member removed a second ago must be refused. Typing keeps the check: it
@@ -381,9 +401,14 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
     async def on_ping(self, content) -> None:
         # The heartbeat carries the group's newest number: a socket that missed a push
         # (a process died, the channel layer lost it) notices here and resumes.
+        m = self.membership
+        group = await _group_now(m.group_id, m.pk)
+        if m.pk not in group.members:
+            await self._error("not_member", "You are no longer a member of this group.")
+            await self._end(CLOSE_NOT_MEMBER, "membership_ended")
+            return
         await self._presence_join(broadcast=False)
-        latest = await _latest_seq(self.membership.group_id)
-        await self.send_json({"type": "journeys.pong", "seq": latest})
+        await self.send_json({"type": "journeys.pong", "seq": group.seq})
 
     async def on_resume(self, content) -> None:
         result = await _db(

@@ -1,4 +1,7 @@
 from django import forms
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from groups.models import Membership
 from supportgroup.accounts.models import User
@@ -6,6 +9,54 @@ from supportgroup.forms import NoColonMixin
 
 from .models import WEEKDAYS, EmailPreferences, Encouragement, Journey, Visibility
 from .services.reflections import CONTENT_NOTE_MAX, REFLECTION_MAX, REPLY_MAX
+
+# Markup of unbound forms, by shape (``rendered``). A page shows the same empty composer
+# to every member of a group; Django's widget templates were a tenth of the group home.
+_UNBOUND_HTML: dict[tuple, SafeString] = {}
+_UNBOUND_HTML_MAX = 512
+
+
+def _shape(form: forms.Form, template_name: str) -> tuple:
+    """What an unbound form's markup depends on: its class, its fields with their choices
+    and initial values, its prefix and ids, and the language."""
+    return (
+        template_name,
+        type(form),
+        form.prefix,
+        form.auto_id,
+        form.label_suffix,
+        get_language(),
+        tuple(
+            (
+                name,
+                repr(getattr(field, "choices", None)),
+                repr(form.get_initial_for_field(field, name)),
+            )
+            for name, field in form.fields.items()
+        ),
+    )
+
+
+def rendered(form: forms.Form, template_name: str = "") -> SafeString:
+    """``form`` rendered with ``template_name`` (a template given ``form``), or ``as_p()``.
+
+    A bound form (what the member wrote, with the reasons it was refused) is rendered each
+    time; an unbound one once per shape (``_shape``): it holds nothing of the request."""
+
+    def render() -> SafeString:
+        if template_name:
+            return mark_safe(render_to_string(template_name, {"form": form}))  # noqa: S308 - a template's output
+        return form.as_p()
+
+    if form.is_bound:
+        return render()
+    key = _shape(form, template_name)
+    html = _UNBOUND_HTML.get(key)
+    if html is None:
+        if len(_UNBOUND_HTML) >= _UNBOUND_HTML_MAX:
+            _UNBOUND_HTML.clear()
+        html = _UNBOUND_HTML[key] = render()
+    return html
 
 
 class ReflectionForm(NoColonMixin, forms.Form):

@@ -75,12 +75,51 @@ def checkin_of(theme: WeeklyTheme) -> PracticeCheckIn | None:
     return getattr(theme, "viewer_checkin", None)
 
 
+def _group_page_query(signed_in: bool, *, slug: str, user_id: int) -> QuerySet[Group]:
+    last = LiveSequence.objects.filter(group_id=OuterRef("pk")).values("last")[:1]
+    return group_selectors.groups_for_viewer(
+        slug=slug, user_id=user_id if signed_in else None, live_last_seq=Coalesce(Subquery(last), 0)
+    )
+
+
+_GROUP_PAGE = group_selectors.PreparedQuery(
+    Group,
+    _group_page_query,
+    ints=("user_id",),
+    strings=("slug",),
+)
+
+
 def group_page(*, slug: str, user) -> Group | None:
     """The group ``slug`` with the viewer's membership (``groups.selectors.group_for_viewer``)
     and ``live_last_seq``, the group's last live-event number, in one query."""
-    last = LiveSequence.objects.filter(group_id=OuterRef("pk")).values("last")[:1]
-    return group_selectors.group_for_viewer(
-        slug=slug, user=user, live_last_seq=Coalesce(Subquery(last), 0)
+    signed_in = user is not None and user.is_authenticated
+    rows = _GROUP_PAGE.run(signed_in, slug=slug, user_id=user.pk if signed_in else 0)
+    return group_selectors.viewer_group(rows[0] if rows else None, user)
+
+
+def _recent_themes_query(shape: tuple, *, group_id: int, viewer_id: int) -> QuerySet[WeeklyTheme]:
+    has_viewer, limit = shape
+    viewer = Membership(pk=viewer_id) if has_viewer else None
+    return published_themes(group=Group(pk=group_id), viewer=viewer)[:limit]
+
+
+_RECENT_THEMES = group_selectors.PreparedQuery(
+    WeeklyTheme,
+    _recent_themes_query,
+    ints=("group_id", "viewer_id"),
+)
+
+
+def recent_themes(
+    *, group: Group, viewer: Membership | None = None, limit: int = 12
+) -> list[WeeklyTheme]:
+    """``published_themes(group=..., viewer=...)[:limit]`` (the current theme first, each
+    with the viewer's check-in), compiled once."""
+    return _RECENT_THEMES.run(
+        (viewer is not None, limit),
+        group_id=group.pk,
+        viewer_id=viewer.pk if viewer is not None else 0,
     )
 
 
@@ -200,6 +239,27 @@ def _apply_tallies(reflections: list[Reflection]) -> None:
         r.reply_count = r.tally_replies
 
 
+def _feed_query(
+    shape: tuple, *, viewer_id: int, group_id: int, theme_id: int, before: int
+) -> QuerySet[Reflection]:
+    role, status, has_theme, has_before, limit = shape
+    # What ``visible_to`` decides by: the viewer's role and status; their ids are values.
+    viewer = Membership(pk=viewer_id, group_id=group_id, role=role, status=status)
+    qs = Reflection.objects.visible_to(viewer).annotate(**_tally_annotations(viewer_id))
+    if has_theme:
+        qs = qs.select_related("author").filter(theme_id=theme_id)  # the theme is in hand
+    else:
+        qs = qs.select_related("author", "theme")
+    if has_before:
+        qs = qs.filter(id__lt=before)
+    return qs.order_by("-id")[:limit]
+
+
+_FEED = group_selectors.PreparedQuery(
+    Reflection, _feed_query, ints=("viewer_id", "group_id", "theme_id", "before")
+)
+
+
 def feed(
     *,
     viewer: Membership,
@@ -209,19 +269,23 @@ def feed(
 ) -> FeedPage:
     """Newest first, keyset-paginated by id so that page 100 costs what page 1 costs.
 
-    Two queries: the page with its tallies, and the viewer's quiet settings."""
-    qs = (
-        Reflection.objects.visible_to(viewer)
-        .select_related("author", "theme")
-        .annotate(**_tally_annotations(viewer.pk))
-    )
-    if theme is not None:
-        qs = qs.filter(theme=theme)
+    Two queries: the page with its tallies (compiled once per shape: ``_feed_query``), and
+    the viewer's quiet settings."""
     if before:
-        qs = qs.filter(id__lt=before)
-    items = list(qs.order_by("-id")[: page_size + 1])
+        before = max(min(before, 2**63 - 1), -(2**63))  # a bigint, like any id
+    shape = (viewer.role, viewer.status, theme is not None, bool(before), page_size + 1)
+    items = _FEED.run(
+        shape,
+        viewer_id=viewer.pk,
+        group_id=viewer.group_id,
+        theme_id=theme.pk if theme is not None else 0,
+        before=before or 0,
+    )
     has_more = len(items) > page_size
     items = items[:page_size]
+    if theme is not None:
+        for r in items:
+            r.theme = theme
     apply_quiet(viewer, items, quiet_for(viewer))
     _apply_tallies(items)
     return FeedPage(
@@ -363,16 +427,13 @@ class Quiet:
         return next((t for t in self.topics if note and t in note), "")
 
 
-def quiet_for(membership: Membership) -> Quiet:
-    """One query: the mutes either way round that concern this member, and their topics
-    (the ``FeedPreferences`` row, if any, as one more row of the same result)."""
-
+def _quiet_query(shape: None, *, membership_id: int) -> QuerySet:
     def columns(muter, muted, block, topics) -> dict:
         return {"q_muter": muter, "q_muted": muted, "q_block": block, "q_topics": topics}
 
     names = ("q_muter", "q_muted", "q_block", "q_topics")
     mutes = (
-        Mute.objects.filter(Q(muter=membership) | Q(muted=membership, block=True))
+        Mute.objects.filter(Q(muter_id=membership_id) | Q(muted_id=membership_id, block=True))
         .order_by()
         .annotate(
             **columns(
@@ -382,7 +443,7 @@ def quiet_for(membership: Membership) -> Quiet:
         .values_list(*names)
     )
     topics_row = (
-        FeedPreferences.objects.filter(membership=membership)
+        FeedPreferences.objects.filter(membership_id=membership_id)
         .order_by()
         .annotate(
             **columns(
@@ -394,8 +455,19 @@ def quiet_for(membership: Membership) -> Quiet:
         )
         .values_list(*names)
     )
+    return mutes.union(topics_row, all=True)
+
+
+_QUIET = group_selectors.PreparedQuery(Mute, _quiet_query, ints=("membership_id",))
+
+
+def quiet_for(membership: Membership) -> Quiet:
+    """One query: the mutes either way round that concern this member, and their topics
+    (the ``FeedPreferences`` row, if any, as one more row of the same result)."""
     muted, blocked, blocked_by, topics = set(), set(), set(), ()
-    for muter_id, muted_id, block, row_topics in mutes.union(topics_row, all=True):
+    for muter_id, muted_id, block, row_topics in _QUIET.run_values(
+        None, membership_id=membership.pk
+    ):
         if muter_id is None:
             topics = row_topics or ()
         elif muter_id == membership.pk:

@@ -1451,11 +1451,15 @@ async def test_group_socket_matrix(layer, kind):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("sanction", ["removed", "banned"])
-async def test_every_message_is_refused_once_the_member_is_gone(layer, sanction):
+async def test_every_message_is_refused_once_the_member_is_gone(layer, sanction, monkeypatch):
     """The re-check on every message: removed or banned after connecting (and the push that
     would have closed the socket lost), the member's next message of any type is refused,
-    the socket closes, and nothing is written."""
+    the socket closes, and nothing is written. (A heartbeat checks the group's list of
+    active members, read at most every SEQ_RECHECK seconds: here at every ping.)"""
     from groups.models import Membership
+    from journeys import consumers
+
+    monkeypatch.setattr(consumers, "SEQ_RECHECK", 0.0)
 
     world = await database_sync_to_async(build_world)()
     member = world.memberships["member"]

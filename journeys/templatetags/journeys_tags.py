@@ -1,17 +1,21 @@
 import functools
+import html
 import uuid
 from datetime import datetime
 
 from django import template
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.template import defaultfilters
-from django.urls import reverse
-from django.utils.html import conditional_escape, format_html
+from django.template.loader import get_template
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime
 from django.utils.translation import get_language
 
-from journeys import permissions, selectors
+from journeys import forms, permissions, selectors
 from journeys.models import Reply
 from supportgroup.text import render_plain
 
@@ -130,14 +134,27 @@ def link(context, route: str, *args) -> str:
     if args and isinstance(args[-1], int):
         key = (route, *args[:-1])
         if key not in routes:
-            url = reverse(route, args=[*args[:-1], _PLACEHOLDER_ID])
+            url = _reverse(route, (*args[:-1], _PLACEHOLDER_ID))
             routes[key] = url.rpartition(str(_PLACEHOLDER_ID))[::2]
         head, tail = routes[key]
         return f"{head}{args[-1]}{tail}"
     key = (route, *args)
     if key not in routes:
-        routes[key] = reverse(route, args=list(args))
+        routes[key] = _reverse(route, args)
     return routes[key]
+
+
+def _reverse(route: str, args: tuple) -> str:
+    """``reverse()``, remembered across pages (the group nav's links are the same on every
+    view): keyed by what the URL depends on besides the route and its arguments."""
+    return _reverse_for(
+        route, args, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF, get_language()
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _reverse_for(route: str, args: tuple, prefix: str, urlconf, language: str | None) -> str:
+    return reverse(route, args=list(args), urlconf=urlconf)
 
 
 @register.simple_tag(takes_context=True)
@@ -149,43 +166,149 @@ def encourage_buttons(context, r, kinds, can_encourage: bool) -> SafeString:
     """
     counts = getattr(r, "counts", None) or {}
     if not can_encourage:
-        return mark_safe(  # noqa: S308 - every part escaped by format_html
+        return mark_safe(  # noqa: S308 - fixed markup; every value escaped by _e
             "".join(
-                format_html(
-                    '<span class="encourage-count" data-kind="{}">{} <span class="count">{}'
-                    "</span></span>",
-                    value,
-                    label,
-                    counts.get(value),
-                )
+                f'<span class="encourage-count" data-kind="{_e(value)}">{_e(label)}'
+                f' <span class="count">{_count(counts.get(value))}</span></span>'
                 for value, label in kinds
             )
         )
     page = _page(context)
-    if "encourage_fields" not in page:
+    buttons = page.get("encourage_buttons")
+    if buttons is None or buttons[0] is not kinds:
         request = context.get("request")
-        page["encourage_fields"] = (
-            conditional_escape(context.get("csrf_token", "")),
-            conditional_escape(form_client_id(context)),
-            conditional_escape(getattr(request, "path", "")),
-        )
-    csrf, client_id, next_path = page["encourage_fields"]
-    action = conditional_escape(link(context, "journeys:encourage", context["group"].slug, r.pk))
+        csrf = conditional_escape(context.get("csrf_token", ""))
+        client_id = conditional_escape(form_client_id(context))
+        next_path = conditional_escape(getattr(request, "path", ""))
+        # Each kind's markup around the two values that change per post (pressed, count).
+        parts = [
+            (
+                value,
+                f'" class="inline-form">'
+                f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
+                f'<input type="hidden" name="kind" value="{conditional_escape(value)}">'
+                f'<input type="hidden" name="client_id" value="{client_id}">'
+                f'<input type="hidden" name="next" value="{next_path}">'
+                f'<button type="submit" class="chip" data-kind="{conditional_escape(value)}"'
+                f' aria-pressed="',
+                f'">{conditional_escape(label)} <span class="count">',
+            )
+            for value, label in kinds
+        ]
+        buttons = page["encourage_buttons"] = (kinds, parts)
+    action = _e(link(context, "journeys:encourage", context["group"].slug, r.pk))
+    head = f'<form method="post" action="{action}'
     mine = getattr(r, "my_kinds", None) or ()
     return mark_safe(  # noqa: S308 - fixed markup; every value escaped above or below
         "".join(
-            f'<form method="post" action="{action}" class="inline-form">'
-            f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
-            f'<input type="hidden" name="kind" value="{conditional_escape(value)}">'
-            f'<input type="hidden" name="client_id" value="{client_id}">'
-            f'<input type="hidden" name="next" value="{next_path}">'
-            f'<button type="submit" class="chip" data-kind="{conditional_escape(value)}"'
-            f' aria-pressed="{"true" if value in mine else "false"}">{conditional_escape(label)}'
-            f' <span class="count">{conditional_escape(counts.get(value))}</span></button>'
-            "</form>"
-            for value, label in kinds
+            f"{head}{before_pressed}{'true' if value in mine else 'false'}{before_count}"
+            f"{_count(counts.get(value))}</span></button></form>"
+            for value, before_pressed, before_count in buttons[1]
         )
     )
+
+
+def _count(n) -> str:
+    return str(n) if type(n) is int else _e(n)
+
+
+_CARD_RULES = ("edit_reflection", "encourage", "see_encouragement", "see_replies", "report")
+_VISIBILITY_TAGS = {
+    "moderators": '<p class="tag">Shared with moderators only</p>',
+    "private": '<p class="tag">Just for you (private journal)</p>',
+}
+
+
+def _e(value) -> str:
+    """What ``{{ value }}`` shows (autoescaped; safe strings as they are)."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
+
+
+@register.simple_tag(takes_context=True)
+def reflection_card(context, r) -> SafeString:
+    """``{% reflection_card r %}``: a reflection as the feed, its page and the live feed show
+    it, for ``viewer`` (``journeys/_reflection.html``).
+
+    Written here rather than as template markup: a feed shows twenty, and the template
+    engine's per-node work for each was a third of the group home's time. Every rule is
+    asked of ``journeys.permissions``; every value is escaped as ``{{ }}`` would.
+    """
+    viewer = context.get("viewer")
+    can = {rule: _rule(rule)(viewer, r) for rule in _CARD_RULES}
+    slug = getattr(context.get("group"), "slug", "")
+    pk, visibility, quiet = r.pk, r.visibility, getattr(r, "quiet", "")
+    mine = ' data-mine="1"' if can["edit_reflection"] else ""
+    quiet_attr = f' data-quiet="{_e(quiet)}"' if quiet else ""
+    variant = "" if visibility == "group" else f" reflection-{_e(visibility)}"
+    out = [
+        f'\n<article class="card reflection{variant}" id="reflection-{pk}" data-reflection="{pk}"'
+        f"{mine}{quiet_attr}>\n"
+    ]
+    if quiet:
+        out.append(
+            '<details class="quiet"><summary>'
+            + (
+                "You muted this member"
+                if quiet == "muted"
+                else f"Content note: {_e(r.content_note)} · a topic you keep collapsed"
+            )
+            + ' <span class="muted">(tap to show)</span></summary>'
+        )
+    created = template_localtime(r.created_at)
+    out.append(
+        '\n  <header class="reflection-head">\n'
+        f'    <p class="reflection-author"><strong>{_e(author_name(r, viewer))}</strong>\n'
+        f'      <span class="muted">· <time datetime="{_e(post_date(created, "c"))}">'
+        f"{_e(post_date(created, 'j M, H:i'))}</time>{' · edited' if r.edited_at else ''}</span></p>\n"
+        f"    {_VISIBILITY_TAGS.get(visibility, '')}\n    "
+    )
+    if r.hidden_at:
+        out.append(get_template("journeys/_hidden_mark.html").render({"item": r}))
+    out.append("\n  </header>\n  ")
+    if r.prompt:
+        out.append(f'<p class="reflection-prompt">On: “{_e(r.prompt)}”</p>')
+    body = _e(body_html(r))
+    if r.content_note:
+        out.append(
+            '\n  \n    <details class="content-note"><summary>Content note: '
+            f'{_e(r.content_note)} <span class="muted">(tap to read)</span></summary>'
+            f'<div class="prose">{body}</div></details>\n  \n  '
+        )
+    else:
+        out.append(f'\n  \n    <div class="prose">{body}</div>\n  \n  ')
+    if r.witness_only:
+        out.append('<p class="witness">🤍 Witness only, please no advice</p>')
+    out.append("\n  ")
+    if can["see_encouragement"]:
+        kinds = context.get("kinds")
+        out.append(
+            '\n    <div class="encourage" role="group" aria-label="Encouragement">\n      '
+            f"{encourage_buttons(context, r, kinds, can['encourage'])}\n    </div>\n  "
+        )
+    out.append('\n  <p class="reflection-links">\n    ')
+    if can["see_replies"]:
+        n = r.reply_count
+        label = (
+            f'<span class="reply-count">{_e(n)}</span> repl{"y" if n == 1 else "ies"}'
+            if n
+            else "Reply"
+        )
+        href = _e(link(context, "journeys:reflection", slug, pk))
+        out.append(f'<a href="{href}">{label}</a>')
+    out.append("\n    ")
+    if can["edit_reflection"]:
+        out.append(f'<a href="{_e(link(context, "journeys:reflection_edit", slug, pk))}">Edit</a>')
+    out.append("\n    ")
+    if can["report"]:
+        href = _e(link(context, "journeys:report", slug, "reflection", pk))
+        out.append(f'<a class="report-link" href="{href}">Report</a>')
+    out.append(f"\n  </p>\n  {member_menu(context, r, 'reflection')}\n")
+    if quiet:
+        out.append("</details>")
+    out.append("\n</article>")
+    return mark_safe("".join(out))  # noqa: S308 - fixed markup; every value escaped by _e
 
 
 _QUIET_ACTIONS = {
@@ -218,14 +341,14 @@ def member_menu(context, item, kind: str) -> SafeString:
             conditional_escape(getattr(request, "path", "")),
         )
     csrf, next_path = page["menu_fields"]
-    name = conditional_escape(item.author.display_name)
+    name = _e(item.author.display_name)
     actions = _QUIET_ACTIONS.get(getattr(item, "author_quiet", None), _LOUD_ACTIONS)
     buttons = "".join(
         f'<button type="submit" name="action" value="{value}" class="link-button">'
         f"{label} {name}</button>"
         for value, label in actions
     )
-    action = conditional_escape(link(context, "journeys:quiet_member", slug))
+    action = _e(link(context, "journeys:quiet_member", slug))
     return mark_safe(  # noqa: S308 - fixed markup; every value escaped above
         '<details class="member-menu"><summary aria-label="More about this post">⋯</summary>'
         f'<form method="post" action="{action}" class="inline-form">'
@@ -234,6 +357,14 @@ def member_menu(context, item, kind: str) -> SafeString:
         f'<input type="hidden" name="next" value="{next_path}">'
         f"{buttons}</form></details>"
     )
+
+
+@register.simple_tag
+def form_html(form, template_name: str = "") -> SafeString:
+    """``{% form_html form "journeys/_x.html" %}``: ``form`` rendered by a template given
+    ``form`` (or ``form.as_p()`` without one); an empty form once per shape
+    (``journeys.forms.rendered``), a bound one every time."""
+    return forms.rendered(form, template_name)
 
 
 @register.filter(expects_localtime=True, is_safe=False)

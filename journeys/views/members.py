@@ -55,7 +55,7 @@ def _theme_page(
     if live_last_seq is None:
         live_last_seq = live.latest_seq(group.pk)
     if earlier is None:
-        earlier = list(selectors.published_themes(group=group, viewer=membership)[:12])
+        earlier = selectors.recent_themes(group=group, viewer=membership)
     page = (
         selectors.feed(viewer=membership, theme=theme, before=_before(request)) if theme else None
     )
@@ -95,7 +95,7 @@ def group_home(request, slug: str):
     if not group_permissions.can_view_content(request.user, group):
         return group_views.visitor_home(request, slug)
     membership = group_permissions.membership_for(request.user, group)
-    earlier = list(selectors.published_themes(group=group, viewer=membership)[:12])
+    earlier = selectors.recent_themes(group=group, viewer=membership)
     theme = earlier[0] if earlier else None  # selectors.current_theme, same order
     return _theme_page(
         request, group, membership, theme, template="groups/home.html", earlier=earlier

@@ -63,6 +63,8 @@ async def test_a_heartbeat_touches_no_database_and_opens_no_connection(layer, wo
 
 async def test_a_heartbeat_carries_a_number_it_saw_delivered(layer, world, counts):
     sock = await connect(world["b"].user, world["group"])
+    await sock.send_json_to({"type": "ping"})  # the first one reads the group's state
+    await receive(sock, "journeys.pong")
     await db(svc.reflection_create)(member=world["a"], theme=world["theme"], body="Hello")
     created = await receive(sock, "journeys.reflection_created")
     queries = counts["queries"]
@@ -92,3 +94,15 @@ async def test_delivering_an_event_skips_the_connection_cleanup(layer, world, co
     await receive(sock, "journeys.pong")
     assert counts["cleanups"] == 0
     await sock.disconnect()
+
+
+async def test_a_member_who_joined_after_the_last_read_is_not_refused(layer, world, counts):
+    sock = await connect(world["b"].user, world["group"])
+    await sock.send_json_to({"type": "ping"})
+    await receive(sock, "journeys.pong")  # the group's members read, with Alma and Bea
+    newcomer = await db(MembershipFactory)(group=world["group"], display_name="Cleo")
+    late = await connect(newcomer.user, world["group"])
+    await late.send_json_to({"type": "ping"})
+    assert (await receive(late, "journeys.pong"))["type"] == "journeys.pong"
+    await sock.disconnect()
+    await late.disconnect()

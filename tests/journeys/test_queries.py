@@ -216,3 +216,47 @@ def test_group_home_of_an_unknown_group_is_not_found(client, member):
     assert client.get(reverse("groups:home", args=["no-such-group"])).status_code == 404
     client.logout()
     assert client.get(reverse("groups:home", args=["no-such-group"])).status_code == 404
+
+
+def test_queries_compiled_once_run_with_each_viewers_own_values(client, group, owner, member):
+    """The group page's queries are compiled once per shape: the next viewer, group, theme
+    or page still gets exactly what is theirs."""
+    theme = WeeklyThemeFactory(group=group)
+    other_group = MembershipFactory(user=member).group
+    other_theme = WeeklyThemeFactory(group=other_group, title="Elsewhere")
+    me = Membership.objects.get(user=member, group=group)
+    them = MembershipFactory(group=group)
+    rows = {
+        "shared by them": {"author": them},
+        "moderators only": {"author": them, "visibility": "moderators"},
+        "their journal": {"author": them, "visibility": "private"},
+        "my journal": {"author": me, "visibility": "private"},
+    }
+    made = {
+        body: Reflection.objects.create(group=group, theme=theme, body=body, **kw)
+        for body, kw in rows.items()
+    }
+    Reflection.objects.create(
+        group=other_group,
+        theme=other_theme,
+        author=Membership.objects.get(user=member, group=other_group),
+        body="in the other group",
+    )
+    Encouragement.objects.create(reflection=made["shared by them"], member=me, kind="hear")
+    url = reverse("groups:home", args=[group.slug])
+
+    def shown(user, path=url):
+        client.force_login(user)
+        html = client.get(path).content.decode()
+        return {body for body in [*rows, "in the other group"] if body in html}, html
+
+    seen, html = shown(member)
+    assert seen == {"shared by them", "my journal"}
+    assert 'aria-pressed="true"' in html  # their own encouragement
+    seen, html = shown(owner)
+    assert seen == {"shared by them", "moderators only"}
+    assert 'aria-pressed="true"' not in html
+    seen, _ = shown(member, reverse("groups:home", args=[other_group.slug]))
+    assert seen == {"in the other group"}
+    seen, _ = shown(member, f"{url}?before={made['their journal'].pk}")
+    assert seen == {"shared by them"}

@@ -196,3 +196,45 @@ def test_post_dates_follow_the_time_zone_and_language():
     with timezone.override("UTC"), translation.override("fr"):
         shown = page.render(Context({"t": when})).split("|")
         assert shown[1] == shown[2]
+
+
+@pytest.mark.django_db
+def test_the_empty_composer_is_each_themes_and_a_refused_one_keeps_what_was_written(
+    group, member, client
+):
+    first = WeeklyThemeFactory(group=group, prompts=["What helped?"])
+    second = WeeklyThemeFactory(group=group, prompts=["Who <listened>?"])
+    client.force_login(member)
+    pages = {
+        t: client.get(reverse("journeys:theme", args=[group.slug, t.pk])).content.decode()
+        for t in (first, second, first)
+    }
+    assert '<option value="What helped?">' in pages[first]
+    assert "Who &lt;listened&gt;?" in pages[second] and "What helped?" not in pages[second]
+
+    response = client.post(
+        reverse("journeys:reflect", args=[group.slug, second.pk]),
+        {
+            "body": "",
+            "prompt": "Who <listened>?",
+            "content_note": "hard <day>",
+            "witness_only": "on",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Your reflection is empty" in page
+    assert 'value="hard &lt;day&gt;"' in page and '<details class="options" open>' in page
+    assert '<option value="Who &lt;listened&gt;?" selected>' in page
+    assert re.search(r'name="witness_only" id="id_witness_only" checked', page)
+
+    response = client.post(
+        reverse("journeys:checkin", args=[group.slug, second.pk]), {"note": "n<" * 1001}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "2,000 characters" in page and "n&lt;n&lt;" in page
+    # The next empty form is empty again.
+    page = client.get(reverse("journeys:theme", args=[group.slug, second.pk])).content.decode()
+    assert "hard &lt;day&gt;" not in page and "n&lt;n&lt;" not in page
+    assert "Your reflection is empty" not in page
