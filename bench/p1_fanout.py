@@ -57,7 +57,7 @@ def prepare(slug: str, members: int):
     return rows, member_cookies(rows.members)
 
 
-async def _round(fleet: Fleet, action) -> tuple[list[float], int]:
+async def first_frames(fleet: Fleet, action) -> tuple[list[float], int]:
     """Latencies (seconds) of the first event frame at each open socket after ``action``."""
     socks = fleet.open_socks
     fleet.reset()
@@ -131,7 +131,7 @@ async def measure(rows, cookies, *, ports: list[int], rounds: int, bare_port: in
     results: dict[str, list[float]] = {"http": [], "socket": [], "group_send": []}
     p50s: dict[str, list[float]] = {k: [] for k in results}
     lost = dict.fromkeys(results, 0)
-    await _round(fleet, via_http)  # warm: first render, imports; gives the envelope
+    await first_frames(fleet, via_http)  # warm: first render, imports; gives the envelope
     envelope.update(await asyncio.wait_for(layer.receive(listener), 5))
     # Every socket keeps this copy (the real post's author and moderators get theirs apart).
     envelope.update(author_tag=None, moderators_copy=False)
@@ -140,7 +140,7 @@ async def measure(rows, cookies, *, ports: list[int], rounds: int, bare_port: in
         order = ["group_send", "http", "socket"]
         order = order[r % 3 :] + order[: r % 3]
         for kind in order:
-            got, missing = await _round(
+            got, missing = await first_frames(
                 fleet, {"http": via_http, "socket": via_socket, "group_send": via_group_send}[kind]
             )
             results[kind] += got

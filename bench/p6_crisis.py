@@ -13,29 +13,17 @@ Target: p50 <= 1.5x the baseline; 0 lost.
 from __future__ import annotations
 
 import asyncio
-import time
 
 from asgiref.sync import sync_to_async
 
 from .common import detail, median, result_line
 from .data import make_group
-from .p1_fanout import WAIT, member_cookies, percentiles
+from .p1_fanout import first_frames, member_cookies, percentiles
 from .servers import raise_nofile, server
 from .wsload import Fleet
 
 MODERATORS = 20
 MAX_RATIO = 1.5
-
-
-async def _round(fleet: Fleet, action) -> tuple[list[float], int]:
-    socks = fleet.open_socks
-    fleet.reset()
-    t0 = time.perf_counter()
-    await action()
-    await fleet.wait_all(socks, WAIT)
-    got = [s.events[0][0] - t0 for s in socks if s.events]
-    await asyncio.sleep(0.3)
-    return got, len(socks) - len(got)
 
 
 async def measure(port: int, cookies, moderators, reporters, post, rounds: int) -> dict:
@@ -68,7 +56,7 @@ async def measure(port: int, cookies, moderators, reporters, post, rounds: int) 
     # The alert as the service sends it, for the baseline: read off a moderator's channel.
     listener = await layer.new_channel()
     await layer.group_add(live.channel_for_user(moderators[0].user_id), listener)
-    await _round(fleet, via_service)  # warm
+    await first_frames(fleet, via_service)  # warm
     while message.get("type") != moderation.CRISIS_ALERT:  # the open-reports count comes too
         message.clear()
         message.update(await asyncio.wait_for(layer.receive(listener), 5))
@@ -78,7 +66,9 @@ async def measure(port: int, cookies, moderators, reporters, post, rounds: int) 
     lost = dict.fromkeys(out, 0)
     for r in range(rounds):
         for kind in ("report", "group_send") if r % 2 == 0 else ("group_send", "report"):
-            got, missing = await _round(fleet, via_service if kind == "report" else via_group_send)
+            got, missing = await first_frames(
+                fleet, via_service if kind == "report" else via_group_send
+            )
             out[kind] += got
             p50s[kind].append(percentiles(got)[0])
             lost[kind] += missing

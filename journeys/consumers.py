@@ -14,10 +14,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
@@ -171,7 +169,7 @@ def _once_listening(scope, membership: Membership):
     )
 
 
-class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
+class GroupFeedConsumer(realtime.LiveConsumer):
     membership: Membership | None = None
     subscriptions: list[str] = []
     tag = ""
@@ -188,18 +186,6 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_SERVICE_RESTART)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._leave(), SHUTDOWN_CLEANUP)
-
-    async def dispatch(self, message):
-        # channels' AsyncConsumer.dispatch (4.3) minus its `await aclose_old_connections()`
-        # before every handler: a thread hop per message, also for the heartbeat and for
-        # events that touch no database. Every database call here goes through
-        # database_sync_to_async (see _db), whose DatabaseSyncToAsync.thread_handler closes
-        # old connections before and after each call (channels/db.py).
-        handler = getattr(self, get_handler_name(message), None)
-        if handler:
-            await handler(message)
-        else:
-            raise ValueError(f"No handler for message type {message['type']}")
 
     # --- Connection ----------------------------------------------------------------------
 
@@ -238,7 +224,7 @@ class GroupFeedConsumer(AsyncJsonWebsocketConsumer):
         # This socket gets the summary at once; the others hear of it in the next coalesced
         # broadcast (presence.schedule_broadcast).
         with contextlib.suppress(Exception):  # best effort, like all presence
-            await self.send_json(_presence_frame(await presence.summary(m.group_id)))
+            await self.send_json(_presence_frame(await presence.recent_summary(m.group_id)))
 
     async def disconnect(self, code) -> None:
         shutdown.unregister(self)

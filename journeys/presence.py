@@ -134,6 +134,24 @@ async def summary(group_id: int) -> dict[str, Any]:
     }
 
 
+_recent: dict[int, tuple[float, dict[str, Any]]] = {}  # group id -> (when read, summary)
+
+
+async def recent_summary(group_id: int) -> dict[str, Any]:
+    """``summary`` for a socket that just connected, read at most once per ``COALESCE``
+    seconds per group in this process: a thousand members arriving within a minute would
+    otherwise read the whole group's hash once each (traffic growing as N²). It may miss
+    the newest arrivals by up to a second; the coalesced broadcast their joins scheduled
+    brings them."""
+    now = time.monotonic()
+    known = _recent.get(group_id)
+    if known is not None and now - known[0] < COALESCE:
+        return known[1]
+    result = await summary(group_id)
+    _recent[group_id] = (now, result)
+    return result
+
+
 async def schedule_broadcast(
     group_id: int, send: Callable[[dict[str, Any]], Awaitable[None]], delay: float | None = None
 ) -> bool:

@@ -2,9 +2,8 @@
 
 import contextlib
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer, JsonWebsocketConsumer
+from channels.generic.websocket import JsonWebsocketConsumer
 
 from journeys import live_protocol
 from supportgroup import ratelimit, realtime, shutdown
@@ -27,7 +26,7 @@ class PingConsumer(JsonWebsocketConsumer):
         self.send_json({"type": "pong"})
 
 
-class UserConsumer(AsyncJsonWebsocketConsumer):
+class UserConsumer(realtime.LiveConsumer):
     """``ws/me/``: one socket per signed-in page (static/js/alerts.js), on every page.
 
     It listens to the person's own channel, ``user.<id>`` (``journeys.live.channel_for_user``),
@@ -39,17 +38,6 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
     channel = ""
     session_tag: str | None = None
     unreadable: live_protocol.UnreadableFrames | None = None  # made on the first bad frame
-
-    async def dispatch(self, message):
-        # channels' AsyncConsumer.dispatch (4.3) minus `await aclose_old_connections()`
-        # before every handler (a thread hop per heartbeat and per event). The database
-        # is only reached through database_sync_to_async, which closes old connections
-        # before and after each call itself (channels/db.py).
-        handler = getattr(self, get_handler_name(message), None)
-        if handler:
-            await handler(message)
-        else:
-            raise ValueError(f"No handler for message type {message['type']}")
 
     async def connect(self) -> None:
         shutdown.register(self)

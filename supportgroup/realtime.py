@@ -35,6 +35,8 @@ from concurrent.futures import Future, wait
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -240,3 +242,20 @@ async def send_ephemeral(group: str, message: dict[str, Any]) -> None:
         await asyncio.wait_for(layer.group_send(group, message), PUSH_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - live delivery is best effort
         logger.warning("ephemeral push to %s failed (%s)", group, exc.__class__.__name__)
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    """Our sockets' base: channels' consumer without its per-message connection clean-up.
+
+    channels' ``AsyncConsumer.dispatch`` (4.3) awaits ``aclose_old_connections()`` before
+    every handler: a thread hop per message, also for the heartbeat and for events that
+    touch no database. Our consumers reach the database only through
+    ``database_sync_to_async``, whose ``DatabaseSyncToAsync.thread_handler`` closes old
+    connections before and after each call itself (channels/db.py).
+    """
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)

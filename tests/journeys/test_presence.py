@@ -33,6 +33,7 @@ def group_id(store):
     yield GROUP
     presence._local.groups.pop(GROUP, None)
     presence._local.due.pop(GROUP, None)
+    presence._recent.pop(GROUP, None)
 
 
 async def _clear(group_id):
@@ -139,3 +140,25 @@ async def test_many_sockets_joining_make_few_broadcasts_and_a_leave_shows(layer,
     assert frames and frames[-1]["count"] == 25
     for sock in [first, *others[5:]]:
         await sock.disconnect()
+
+
+async def test_arrivals_within_a_second_share_one_read_of_the_group(group_id, monkeypatch):
+    """A crowd arriving reads the group's presence once per second per process, not once each."""
+    await _clear(group_id)
+    presence._recent.pop(group_id, None)
+    reads = []
+    real_summary = presence.summary
+
+    async def counting(gid):
+        reads.append(gid)
+        return await real_summary(gid)
+
+    monkeypatch.setattr(presence, "summary", counting)
+    for i in range(20):
+        await presence.join(group_id, f"c{i}", membership_id=i + 1, name=f"P{i}")
+        first = await presence.recent_summary(group_id)
+    assert len(reads) == 1 and first["count"] >= 1
+    monkeypatch.setattr(presence, "COALESCE", 0.0)
+    assert (await presence.recent_summary(group_id))["count"] == 20
+    assert len(reads) == 2
+    await _clear(group_id)
