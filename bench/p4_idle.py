@@ -6,6 +6,9 @@ Memory per socket: the server's RSS (/proc/<pid>/status) after the sockets opene
 before, over the sockets. CPU: utime+stime (/proc/<pid>/stat) over a measured window while
 the heartbeat runs. Every socket is a distinct member (its own user and session).
 Target: memory <= 2x bare, CPU <= 3x bare.
+
+Beside them, the stack's floor (bench/floor.py: daphne, channels and channels-redis with
+no work of ours, the same sockets and pings): ours over the floor is our code's share.
 """
 
 from __future__ import annotations
@@ -66,16 +69,18 @@ def run(*, sizes=(2000, 5000), window: float = 30.0, kind: str = "daphne", profi
     head = None
     for n in sizes:
         out = {}
-        for which in (kind, "bare"):  # each on a fresh process: RSS deltas stay comparable
+        for which in (kind, "floor", "bare"):  # each on a fresh process: RSS deltas compare
             with server(which) as (proc, port):
                 if which == "bare":
                     urls = [(f"ws://127.0.0.1:{port}/", None)] * n
+                elif which == "floor":
+                    urls = [(f"ws://127.0.0.1:{port}/ws/bench/floor/", None)] * n
                 else:
                     urls = [(f"ws://127.0.0.1:{port}/ws/groups/{slug}/", c) for c in cookies[:n]]
                 out[which] = asyncio.run(
                     hold(proc.pid, urls, window, profile if which == kind else None)
                 )
-        ours, bare = out[kind], out["bare"]
+        ours, bare, floor = out[kind], out["bare"], out["floor"]
         mem_ratio = ours["kib_per_socket"] / max(0.1, bare["kib_per_socket"])
         cpu_ratio = ours["cpu_share"] / max(1e-4, bare["cpu_share"])
         met = mem_ratio <= MAX_MEMORY and cpu_ratio <= MAX_CPU and ours["failed"] == 0
@@ -91,6 +96,12 @@ def run(*, sizes=(2000, 5000), window: float = 30.0, kind: str = "daphne", profi
         details.append(
             f"N={n}: memory {mem_ratio:.1f}x bare (<= {MAX_MEMORY:g}), "
             f"CPU {cpu_ratio:.1f}x bare (<= {MAX_CPU:g}); {'PASS' if met else 'MISS'}"
+        )
+        details.append(
+            f"N={n}: the stack's floor is {floor['kib_per_socket'] / max(0.1, bare['kib_per_socket']):.1f}x "
+            f"bare in memory and {floor['cpu_share'] / max(1e-4, bare['cpu_share']):.1f}x in CPU; ours "
+            f"is {ours['kib_per_socket'] / max(0.1, floor['kib_per_socket']):.2f}x the floor in "
+            f"memory and {ours['cpu_share'] / max(1e-4, floor['cpu_share']):.2f}x in CPU"
         )
     n, ours, bare, mem_ratio, cpu_ratio = head
     print(

@@ -4,10 +4,14 @@ Each moderator has the site-wide socket open (``ws/me/``, on every page, where t
 shows). A member files the report through the service the report form calls
 (``moderation.report_create``, in this process; each round another reporter, as the
 per-member hourly limit would refuse a sixth); the time from just before the call to the
-alert arriving is taken at every moderator's socket. Baseline, rounds interleaved: the
-same alert message sent with ``channel_layer.group_send`` to the same moderators' user
-channels (what the service sends, without its reads and writes).
-Target: p50 <= 1.5x the baseline; 0 lost.
+alert arriving is taken at every moderator's socket.
+
+Baseline, as the issue sets it: P1's ``group_send`` (a raw ``channel_layer.group_send`` of a
+reflection's envelope to a 200-member group's sockets on one daphne), measured here in
+this run with P1's own code. A stricter one is printed beside it, rounds interleaved
+with the reports: the same alert sent with ``group_send`` to the same 20 moderators'
+user channels (what the service sends, without its reads and writes).
+Target: p50 <= 1.5x P1's group_send; 0 lost.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from asgiref.sync import sync_to_async
 
 from .common import detail, median, result_line
 from .data import make_group
-from .p1_fanout import first_frames, member_cookies, percentiles
+from .p1_fanout import first_frames, member_cookies, percentiles, prepare, run_one
 from .servers import raise_nofile, server
 from .wsload import Fleet
 
 MODERATORS = 20
 MAX_RATIO = 1.5
+P1_SOCKETS = 200  # P1's smaller size: its group_send baseline is P6's
 
 
 async def measure(port: int, cookies, moderators, reporters, post, rounds: int) -> dict:
@@ -95,21 +100,38 @@ def run(*, rounds: int = 7) -> bool:
         .first()
     )
     cookies = member_cookies(moderators)
+    p1_rows, p1_cookies = prepare("p6-p1", P1_SOCKETS)
+    p1 = run_one(
+        p1_rows, p1_cookies, kind="daphne", processes=1, rounds=3, layer="core", bare=False
+    )
+    base = median(p1["p50s"]["group_send"]) * 1000 or 1e-9
     with server("daphne") as (_, port):
         res = asyncio.run(measure(port, cookies, moderators, reporters, post, rounds))
     ms = {k: median(v) * 1000 if v else 0.0 for k, v in res["p50s"].items()}
     p99 = {k: percentiles(v)[1] * 1000 for k, v in res["out"].items()}
-    base = ms["group_send"] or 1e-9
-    lost = sum(res["lost"].values())
+    lost = sum(res["lost"].values()) + p1["lost"]["group_send"]
     ok = ms["report"] <= MAX_RATIO * base and lost == 0
     print(
         result_line(
-            "P6", f"{ms['report']:.1f}ms_p50", f"{base:.1f}ms_group_send", ms["report"] / base, ok
+            "P6",
+            f"{ms['report']:.1f}ms_p50",
+            f"{base:.1f}ms_P1_group_send@{P1_SOCKETS}",
+            ms["report"] / base,
+            ok,
         ),
         flush=True,
     )
     for k in ("report", "group_send"):
         detail(f"{k}: p50 {ms[k]:.1f} ms, p99 {p99[k]:.1f} ms, lost {res['lost'][k]}")
+    detail(
+        f"P1's group_send to {p1['open']} group sockets: p50 {base:.1f} ms, lost "
+        f"{p1['lost']['group_send']} (the baseline of the line above)"
+    )
+    strict = ms["report"] / (ms["group_send"] or 1e-9)
+    detail(
+        f"stricter, not the target: the report vs a group_send of the same alert to the same "
+        f"20 moderators: {strict:.2f}x (the difference is the report's own transaction)"
+    )
     detail(
         f"{res['open']} moderators' ws/me/ sockets open ({res['failed']} failed); one daphne; "
         f"{rounds} rounds of each, interleaved; the report call includes its transaction"

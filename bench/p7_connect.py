@@ -6,6 +6,8 @@ to one server process: "N members open the page within a minute". Figures: the s
 server accepting the same connects; and the presence traffic every socket receives
 (``journeys.presence`` frames and their bytes, in total) at each N, with its growth
 exponent k (frames ~ N^k, least squares over the sizes). Target: CPU <= 5x bare, k ~ 1.
+Beside them at the largest N, the stack's floor (bench/floor.py: daphne, channels and
+channels-redis accepting the same connects, with no work of ours).
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ def run(
     with server("bare") as (proc, port):
         urls = [(f"ws://127.0.0.1:{port}/", None)] * biggest
         bare = asyncio.run(connect_all(proc.pid, urls, spread))
+    with server("floor") as (proc, port):
+        urls = [(f"ws://127.0.0.1:{port}/ws/bench/floor/", None)] * biggest
+        floor = asyncio.run(connect_all(proc.pid, urls, spread))
     for kind in server_kinds:
         for layer in layers:
             points = []
@@ -122,6 +127,12 @@ def run(
     )
     for text in details:
         detail(text)
+    detail(
+        f"the stack's floor (daphne + channels + channels-redis, no work of ours): "
+        f"{floor['open']} open, CPU {floor['cpu']:.2f} s = "
+        f"{floor['cpu'] / max(0.01, bare['cpu']):.1f}x bare; ours is "
+        f"{last['cpu'] / max(0.01, floor['cpu']):.2f}x the floor"
+    )
     detail(
         f"bare websockets: {bare['open']} open, CPU {bare['cpu']:.2f} s in {bare['elapsed']:.0f} s; "
         f"presence exponent k={k:.2f} (target ~1, <= {MAX_K:g}); sockets only (the page's "

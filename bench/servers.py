@@ -46,16 +46,11 @@ def _binary(name: str) -> str:
 
 
 def command(kind: str, port: int) -> list[str]:
-    if kind == "daphne":
-        return [
-            _binary("daphne"),
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            *DAPHNE_ARGS,
-            "supportgroup.asgi:application",
-        ]
+    if kind in ("daphne", "floor"):
+        # "floor": the same daphne serving bench/asgi.py, whose ws/bench/floor/ is the
+        # stack with none of our work (bench/floor.py).
+        app = "bench.asgi:application" if kind == "floor" else "supportgroup.asgi:application"
+        return [_binary("daphne"), "-b", "127.0.0.1", "-p", str(port), *DAPHNE_ARGS, app]
     if kind == "uvicorn":
         return [
             _binary("uvicorn"),

@@ -230,15 +230,26 @@ def invitations_of_group(*, group: Group) -> QuerySet[Invitation]:
     )
 
 
+def _active_membership_query(shape, *, user_id: int, slug: str) -> QuerySet[Membership]:
+    return (
+        Membership.objects.select_related("group", "user")
+        .filter(user_id=user_id, group__slug=slug, status=Membership.Status.ACTIVE)
+        .order_by("pk")[:1]
+    )
+
+
+# Read by every socket's connect (P7): compiled once.
+_ACTIVE_MEMBERSHIP = PreparedQuery(
+    Membership, _active_membership_query, ints=("user_id",), strings=("slug",)
+)
+
+
 def active_membership(*, user, slug: str) -> Membership | None:
     """The user's active membership in the group ``slug``, with group and user, or None."""
     if user is None or not user.is_authenticated:
         return None
-    return (
-        Membership.objects.select_related("group", "user")
-        .filter(user=user, group__slug=slug, status=Membership.Status.ACTIVE)
-        .first()
-    )
+    found = _ACTIVE_MEMBERSHIP.run(None, user_id=user.pk, slug=slug)
+    return found[0] if found else None
 
 
 def groups_for_viewer(*, slug: str, user_id: int | None, **annotations) -> QuerySet[Group]:

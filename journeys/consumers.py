@@ -50,7 +50,8 @@ CLOSE_SERVICE_RESTART = 4012
 CLOSE_TRY_AGAIN_LATER = 4013
 SHUTDOWN_CLEANUP = 1.0  # seconds a socket may spend leaving presence while the server stops
 WRITE_LIMIT = (20, 60)  # writes per member per minute
-MESSAGE_LIMIT = (120, 60)  # any message per member per minute
+MESSAGE_LIMIT = (120, 60)  # frames per socket per minute (in memory); and per member
+# per minute for anything but the heartbeat (in Redis: across their sockets and processes)
 TYPING_EVERY = 3  # seconds between typing signals a member may send
 # What a heartbeat needs comes from a per-process cache per group, re-read from PostgreSQL
 # at most this often: the group's newest event number (also raised by every event this
@@ -58,6 +59,9 @@ TYPING_EVERY = 3  # seconds between typing signals a member may send
 # before publishing is still noticed, and a member removed or banned whose closing push was
 # lost is refused, within this many seconds (docs/realtime.md).
 SEQ_RECHECK = 20.0
+# A heartbeat refreshes the socket's presence entry only when the last write is this old:
+# every other ping (25 s apart); with one ping lost, still inside presence.STALE_AFTER (90 s).
+PRESENCE_REFRESH = 35.0
 
 
 @dataclass
@@ -177,6 +181,8 @@ class GroupFeedConsumer(realtime.LiveConsumer):
     stopping = False  # set when the server shuts down: join nothing, deliver nothing
     session_tag: str | None = None  # which sign-in opened this socket (accounts.sessions)
     unreadable: live_protocol.UnreadableFrames | None = None  # made on the first bad frame
+    frames: ratelimit.FrameBudget | None = None  # every frame this socket receives
+    presence_at = 0.0  # loop time of this socket's last presence write
 
     async def server_stopping(self) -> None:
         """The process is shutting down (``supportgroup.shutdown``): ask the browser to come back."""
@@ -201,6 +207,7 @@ class GroupFeedConsumer(realtime.LiveConsumer):
         if self.membership is None:
             await self.close(code=CLOSE_NOT_MEMBER)
             return
+        self.frames = ratelimit.FrameBudget(*MESSAGE_LIMIT)
         m = self.membership
         self.tag = realtime.member_tag(m.pk)
         self.subscriptions = []
@@ -263,9 +270,8 @@ class GroupFeedConsumer(realtime.LiveConsumer):
             await self.close(code=CLOSE_TOO_LARGE)
             return
         # Every frame counts, unreadable ones too, and before any work is done on it: past
-        # the limit a flood costs one cache increment per frame, never a parse.
-        m = self.membership
-        if not await ratelimit.allow(f"ws:{m.pk}", limit=MESSAGE_LIMIT[0], window=MESSAGE_LIMIT[1]):
+        # the limit a flood costs one count in this socket's memory per frame, never a parse.
+        if not self.frames.take():
             await self._error(
                 "rate_limited",
                 live_protocol.SENDING_TOO_FAST,
@@ -324,6 +330,10 @@ class GroupFeedConsumer(realtime.LiveConsumer):
             # the group's cached list of active members (_group_now); a removal also closes
             # the socket through groups_membership_ended, and a write or resume re-checks.
             await self.on_ping(content)
+            return
+        # Anything else also counts against the member, over all their sockets.
+        if not await ratelimit.allow(f"ws:{m.pk}", limit=MESSAGE_LIMIT[0], window=MESSAGE_LIMIT[1]):
+            await self._error("rate_limited", live_protocol.SENDING_TOO_FAST, client_id)
             return
         # A member removed a second ago must be refused. Typing keeps the check: it
         # reaches other members, so a removed member whose removal event was lost must
@@ -393,7 +403,8 @@ class GroupFeedConsumer(realtime.LiveConsumer):
             await self._error("not_member", "You are no longer a member of this group.")
             await self._end(CLOSE_NOT_MEMBER, "membership_ended")
             return
-        await self._presence_join(broadcast=False)
+        if asyncio.get_running_loop().time() - self.presence_at >= PRESENCE_REFRESH:
+            await self._presence_join(broadcast=False)
         await self.send_json({"type": "journeys.pong", "seq": group.seq})
 
     async def on_resume(self, content) -> None:
@@ -504,6 +515,7 @@ class GroupFeedConsumer(realtime.LiveConsumer):
         except Exception as exc:  # noqa: BLE001 - best effort, see above
             logger.warning("presence update failed (%s)", exc.__class__.__name__)
             return
+        self.presence_at = asyncio.get_running_loop().time()
         if broadcast:
             await self._presence_broadcast(m.group_id)
 

@@ -31,6 +31,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from groups import selectors as group_selectors
 from groups.models import Membership
 from supportgroup import realtime
 
@@ -567,10 +568,19 @@ def mutes_changed(membership: Membership) -> None:
 # --- Catching up ---------------------------------------------------------------------
 
 
+_LATEST_SEQ = group_selectors.PreparedQuery(
+    LiveSequence,
+    lambda shape, *, group_id: (
+        LiveSequence.objects.filter(group_id=group_id).values_list("last").order_by("pk")[:1]
+    ),
+    ints=("group_id",),
+)
+
+
 def latest_seq(group_id: int) -> int:
-    return (
-        LiveSequence.objects.filter(group_id=group_id).values_list("last", flat=True).first() or 0
-    )
+    """The group's newest event number (0 before its first); read by every socket's connect."""
+    rows = _LATEST_SEQ.run_values(None, group_id=group_id)
+    return (rows[0][0] if rows else 0) or 0
 
 
 @dataclass

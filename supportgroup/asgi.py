@@ -9,18 +9,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportgroup.settings.dev")
 # Django must be set up before importing consumers (they import models).
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from supportgroup import shutdown  # noqa: E402
 from supportgroup.routing import websocket_urlpatterns  # noqa: E402
+from supportgroup.socket_auth import SocketAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            SocketAuthMiddleware(URLRouter(websocket_urlpatterns))
         ),
     }
 )

@@ -12,7 +12,7 @@ from supportgroup.accounts import sessions as account_sessions
 CLOSE_LOGGED_OUT = 4401  # the browser stops (as on the group socket)
 CLOSE_SERVICE_RESTART = 4012  # the browser reconnects at once
 MAX_INBOUND = 200  # characters: a heartbeat is all this socket reads
-MESSAGE_LIMIT = (120, 60)  # frames per person per minute, over all their ws/me/ sockets
+MESSAGE_LIMIT = (120, 60)  # frames per socket per minute, counted in the socket's memory
 
 
 class PingConsumer(JsonWebsocketConsumer):
@@ -24,6 +24,14 @@ class PingConsumer(JsonWebsocketConsumer):
     def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         # Any frame, even one that is not JSON: this only proves the path carries frames.
         self.send_json({"type": "pong"})
+
+
+def _who_connects(scope) -> tuple[int | None, str | None]:
+    """The signed-in person's id (None for nobody) and their sign-in's tag; off the loop."""
+    user = scope.get("user")
+    if user is None or not user.is_authenticated:
+        return None, None
+    return user.pk, account_sessions.socket_session_tag(scope)
 
 
 class UserConsumer(realtime.LiveConsumer):
@@ -38,19 +46,19 @@ class UserConsumer(realtime.LiveConsumer):
     channel = ""
     session_tag: str | None = None
     unreadable: live_protocol.UnreadableFrames | None = None  # made on the first bad frame
+    frames: ratelimit.FrameBudget | None = None  # every frame this socket receives
 
     async def connect(self) -> None:
         shutdown.register(self)
-        user = self.scope.get("user")
+        # One database call: the person (supportgroup.socket_auth) and which sign-in this
+        # socket belongs to (a sign-out elsewhere leaves it open).
+        user_id, self.session_tag = await database_sync_to_async(_who_connects)(self.scope)
         await self.accept()
-        if user is None or not user.is_authenticated:
+        if user_id is None:
             await self.close(code=CLOSE_LOGGED_OUT)
             return
-        # Which sign-in this socket belongs to: a sign-out elsewhere leaves it open.
-        self.session_tag = await database_sync_to_async(account_sessions.socket_session_tag)(
-            self.scope
-        )
-        self.channel = realtime.group_name("user", user.pk)
+        self.frames = ratelimit.FrameBudget(*MESSAGE_LIMIT)
+        self.channel = realtime.group_name("user", user_id)
         await self.channel_layer.group_add(self.channel, self.channel_name)
         # A sign-out while this socket was connecting announced itself before we listened.
         if not await database_sync_to_async(account_sessions.socket_session_current)(self.scope):
@@ -75,11 +83,8 @@ class UserConsumer(realtime.LiveConsumer):
         # Read through the same protocol as the group socket; anything but a ping gets an
         # error frame (alerts.js ignores it) and the socket stays open, until a run of
         # unreadable frames closes it (live_protocol.UNREADABLE_LIMIT). Every frame is
-        # counted before it is read.
-        user_id = self.scope["user"].pk
-        if not await ratelimit.allow(
-            f"ws-me:{user_id}", limit=MESSAGE_LIMIT[0], window=MESSAGE_LIMIT[1]
-        ):
+        # counted before it is read, in this socket's memory (it only ever reads pings).
+        if not self.frames.take():
             await self._error("rate_limited", live_protocol.SENDING_TOO_FAST)
             return
         if text_data is None:

@@ -8,6 +8,7 @@ a limit still holds per process and nothing fails.
 from __future__ import annotations
 
 import time
+from time import monotonic
 
 from django.core.cache import cache
 
@@ -45,3 +46,26 @@ def allow_sync(key: str, *, limit: int, window: int) -> bool:
         cache.set(bucket, 1, timeout=window + 1)
         return True
     return count <= limit
+
+
+class FrameBudget:
+    """A fixed-window count kept by one socket in its own memory: no Redis, no thread hop.
+
+    Every frame a socket receives is counted here before any work is done on it (the
+    heartbeat, every 25 s per socket, is most of them). Limits that must hold for a
+    person across their sockets and processes (writes, resumes) use ``allow`` as well.
+    """
+
+    __slots__ = ("limit", "window", "started", "used")
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self.started, self.used = monotonic(), 0
+
+    def take(self) -> bool:
+        """Count one frame; False once more than ``limit`` came in the current window."""
+        now = monotonic()
+        if now - self.started >= self.window:
+            self.started, self.used = now, 0
+        self.used += 1
+        return self.used <= self.limit

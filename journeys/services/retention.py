@@ -27,6 +27,7 @@ from journeys.models import DigestDelivery, ModeratorNote, Report
 logger = logging.getLogger(__name__)
 
 DB_SESSION_ENGINES = (
+    "supportgroup.session_store",  # ours: the database backend, its read compiled once
     "django.contrib.sessions.backends.db",
     "django.contrib.sessions.backends.cached_db",
 )

@@ -59,7 +59,7 @@ def socket_session_current(scope: dict[str, Any]) -> bool:
     arrived): call it off the loop. A socket asks once it listens on ``user.<id>``: a
     sign-out that landed while it was connecting sent its close before anyone listened.
 
-    A scope without a session at all (not one built by ``AuthMiddlewareStack``, as in
+    A scope without a session at all (not one built by ``SocketAuthMiddleware``, as in
     supportgroup/asgi.py, where every socket has one) has nothing to re-read: its
     person is trusted as given, and any sign-out of theirs closes it (no session tag).
     """

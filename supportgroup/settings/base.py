@@ -361,6 +361,8 @@ POLICY_CONTACT_EMAIL = env.str("POLICY_CONTACT_EMAIL", default="")
 POLICY_JURISDICTION = env.str("POLICY_JURISDICTION", default="")
 
 # --- Sessions and security -------------------------------------------------
+# The database backend with its read compiled once (supportgroup/session_store.py).
+SESSION_ENGINE = "supportgroup.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

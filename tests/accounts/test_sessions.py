@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async as db
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -17,6 +16,7 @@ from supportgroup import realtime
 from supportgroup.accounts import sessions as account_sessions
 from supportgroup.accounts.sessions import closes_socket, logged_out_message
 from supportgroup.routing import websocket_urlpatterns
+from supportgroup.socket_auth import SocketAuthMiddleware
 from tests.factories import PASSWORD, MembershipFactory
 from tests.journeys.live_helpers import receive
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # As production stacks it (supportgroup/asgi.py) minus the origin check: sockets know
 # their person and their session from the session cookie.
-APP = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+APP = SocketAuthMiddleware(URLRouter(websocket_urlpatterns))
 NEW_PASSWORD = "a-fresh-calm-password-77"
 
 

@@ -106,3 +106,81 @@ async def test_a_member_who_joined_after_the_last_read_is_not_refused(layer, wor
     assert (await receive(late, "journeys.pong"))["type"] == "journeys.pong"
     await sock.disconnect()
     await late.disconnect()
+
+
+@pytest.fixture
+def member_limit_calls(monkeypatch):
+    """Every check of a limit kept in the cache (shared by a member's sockets and processes)."""
+    from supportgroup import ratelimit
+
+    calls, real = [], ratelimit.allow
+
+    async def counting(key, **kwargs):
+        calls.append(key.split(":")[0])
+        return await real(key, **kwargs)
+
+    monkeypatch.setattr(ratelimit, "allow", counting)
+    return calls
+
+
+async def test_a_heartbeat_is_counted_in_the_sockets_memory_not_in_the_cache(
+    layer, world, member_limit_calls
+):
+    sock = await connect(world["b"].user, world["group"])
+    for _ in range(3):
+        await sock.send_json_to({"type": "ping"})
+        await receive(sock, "journeys.pong")
+    assert member_limit_calls == []
+    await sock.send_json_to({"type": "resume", "last_seq": 0})
+    await receive(sock, "journeys.resumed")
+    assert member_limit_calls == ["ws"]  # anything else counts for the member too
+    await sock.disconnect()
+
+
+async def test_a_members_sockets_share_one_limit_for_anything_but_the_heartbeat(
+    layer, world, monkeypatch
+):
+    monkeypatch.setattr(consumers, "MESSAGE_LIMIT", (3, 10**9))
+    first = await connect(world["b"].user, world["group"])
+    second = await connect(world["b"].user, world["group"])
+    for sock in (first, second, first):
+        await sock.send_json_to({"type": "resume", "last_seq": 0})
+        await receive(sock, "journeys.resumed")
+    await second.send_json_to({"type": "resume", "last_seq": 0})
+    assert (await receive(second, "journeys.error"))["code"] == "rate_limited"
+    # Each socket has sent only two frames: the heartbeat still answers.
+    await second.send_json_to({"type": "ping"})
+    await receive(second, "journeys.pong")
+    await first.disconnect()
+    await second.disconnect()
+
+
+async def test_a_heartbeat_refreshes_presence_every_other_time(layer, world, monkeypatch):
+    from journeys import presence
+
+    writes, real_join = [], presence.join
+
+    async def counting_join(*args, **kwargs):
+        writes.append(args[0])
+        return await real_join(*args, **kwargs)
+
+    monkeypatch.setattr(presence, "join", counting_join)
+    sock = await connect(world["b"].user, world["group"])
+    assert len(writes) == 1  # on connect
+    await sock.send_json_to({"type": "ping"})  # 25 s later in a browser: still fresh
+    await receive(sock, "journeys.pong")
+    assert len(writes) == 1
+    monkeypatch.setattr(consumers, "PRESENCE_REFRESH", 0.0)  # as if 35 s had passed
+    await sock.send_json_to({"type": "ping"})
+    await receive(sock, "journeys.pong")
+    assert len(writes) == 2
+    await sock.disconnect()
+
+
+def test_presence_is_refreshed_well_inside_the_time_it_goes_stale():
+    from journeys import presence
+
+    # Pings every 25 s: the first one at least PRESENCE_REFRESH after the last write refreshes,
+    # and if that one is lost, the next one still comes before the entry goes stale.
+    assert consumers.PRESENCE_REFRESH + 2 * 25 < presence.STALE_AFTER
+    assert consumers.PRESENCE_REFRESH > 25  # so that it is every other ping, not every one
