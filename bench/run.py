@@ -165,7 +165,7 @@ def main() -> int:
         if "P4" in only:
             ok &= p4_idle.run(
                 sizes=(500,) if args.quick else (2000, 5000),
-                window=10.0 if args.quick else 30.0,
+                window=10.0 if args.quick else 20.0,
                 profile=profile,
             )
         if "P6" in only:

@@ -1,13 +1,14 @@
 """Who is on a group page right now, shared by every web process.
 
 With PRESENCE_REDIS_URL set, a Redis hash per group (field: socket channel name) holds
-who is connected; each socket refreshes its entry on every heartbeat, and
+who is connected; each socket refreshes its entry every other heartbeat, and
 entries of a crashed process age out. Without Redis there is one process,
 so a dictionary in memory is the truth.
 
 Costs (#11): one long-lived Redis client per event loop (no connection per heartbeat),
 HSET and EXPIRE in one round trip, and summaries coalesced: at most one broadcast per
-group per ``COALESCE`` seconds across all processes, carrying a count and at most
+group per ``COALESCE`` seconds (longer in a big room: ``window``) across all
+processes, carrying a count and at most
 ``MAX_NAMES`` names, so presence traffic grows linearly with the number of members.
 """
 
@@ -25,7 +26,15 @@ from django.conf import settings
 
 STALE_AFTER = 90  # seconds without a heartbeat
 COALESCE = 1.0  # seconds: at most one presence broadcast per group in this window
-DUE_SAFETY_MS = 5000  # a process that dies with a broadcast pending blocks others this long
+# A big room waits longer between broadcasts: each one is a message to every socket in the
+# group (channels-redis delivers them one by one, at a cost that grows with the sockets in
+# the process), so a thousand people arriving must not cost a fan-out per second. The
+# window grows by this much per member present, up to COALESCE_MAX.
+COALESCE_PER_MEMBER = 0.002  # seconds: 1 s up to 500 present, 2 s at 1,000, 10 s at 5,000
+COALESCE_MAX = 10.0
+# The mark a broadcast's sender holds lasts its window plus this: a process that dies with a
+# broadcast pending blocks the group's next one at most that long.
+DUE_MARGIN = 2.0  # seconds
 MAX_NAMES = 12  # names sent to everyone; the rest are counted in "more"
 
 
@@ -43,11 +52,11 @@ class _LocalStore:
     async def entries(self, group_id: int) -> list[dict[str, Any]]:
         return list(self.groups.get(group_id, {}).values())
 
-    async def claim_due(self, group_id: int) -> bool:
+    async def claim_due(self, group_id: int, seconds: float) -> bool:
         now = time.monotonic()
         if self.due.get(group_id, 0) > now:
             return False
-        self.due[group_id] = now + DUE_SAFETY_MS / 1000
+        self.due[group_id] = now + seconds
         return True
 
     async def release_due(self, group_id: int) -> None:
@@ -90,9 +99,9 @@ class _RedisStore:
         raw = await self._client().hgetall(self._key(group_id))
         return [json.loads(v) for v in raw.values()]
 
-    async def claim_due(self, group_id: int) -> bool:
+    async def claim_due(self, group_id: int, seconds: float) -> bool:
         key = f"sg:presence:due:{group_id}"
-        return bool(await self._client().set(key, 1, nx=True, px=DUE_SAFETY_MS))
+        return bool(await self._client().set(key, 1, nx=True, px=int(seconds * 1000)))
 
     async def release_due(self, group_id: int) -> None:
         await self._client().delete(f"sg:presence:due:{group_id}")
@@ -119,6 +128,14 @@ async def leave(group_id: int, channel: str) -> None:
     await _store().remove(group_id, channel)
 
 
+_present: dict[int, int] = {}  # group id -> how many were here at this process's last read
+
+
+def window(group_id: int) -> float:
+    """Seconds between the group's presence broadcasts: COALESCE, longer for a big room."""
+    return min(COALESCE_MAX, max(COALESCE, _present.get(group_id, 0) * COALESCE_PER_MEMBER))
+
+
 async def summary(group_id: int) -> dict[str, Any]:
     """How many members are here, and the first names of those who show their presence."""
     now = time.time()
@@ -127,6 +144,7 @@ async def summary(group_id: int) -> dict[str, Any]:
         if now - entry.get("ts", 0) <= STALE_AFTER:
             people[entry["m"]] = entry.get("name")
     names = sorted({n for n in people.values() if n})
+    _present[group_id] = len(people)
     return {
         "count": len(people),
         "names": names[:MAX_NAMES],
@@ -138,14 +156,14 @@ _recent: dict[int, tuple[float, dict[str, Any]]] = {}  # group id -> (when read,
 
 
 async def recent_summary(group_id: int) -> dict[str, Any]:
-    """``summary`` for a socket that just connected, read at most once per ``COALESCE``
-    seconds per group in this process: a thousand members arriving within a minute would
+    """``summary`` for a socket that just connected, read at most once per ``window``
+    (``COALESCE``, longer in a big room) per group in this process: a thousand members arriving within a minute would
     otherwise read the whole group's hash once each (traffic growing as N²). It may miss
     the newest arrivals by up to a second; the coalesced broadcast their joins scheduled
     brings them."""
     now = time.monotonic()
     known = _recent.get(group_id)
-    if known is not None and now - known[0] < COALESCE:
+    if known is not None and now - known[0] < window(group_id):
         return known[1]
     result = await summary(group_id)
     _recent[group_id] = (now, result)
@@ -155,7 +173,8 @@ async def recent_summary(group_id: int) -> dict[str, Any]:
 async def schedule_broadcast(
     group_id: int, send: Callable[[dict[str, Any]], Awaitable[None]], delay: float | None = None
 ) -> bool:
-    """Ask for one presence broadcast for the group ~``COALESCE`` seconds from now.
+    """Ask for one presence broadcast for the group ``window(group_id)`` seconds from now
+    (``COALESCE``, longer in a big room).
 
     Whoever claims the group's "due" mark (Redis SET NX, shared by every process) sends
     it; everyone else's join or leave is covered by that one. The sender releases the
@@ -163,12 +182,13 @@ async def schedule_broadcast(
     is written before the read, or its claim succeeds and schedules the next broadcast.
     Returns whether this call scheduled one.
     """
-    if not await _store().claim_due(group_id):
+    wait = window(group_id) if delay is None else delay
+    if not await _store().claim_due(group_id, wait + DUE_MARGIN):
         return False
 
     async def later() -> None:
         try:
-            await asyncio.sleep(COALESCE if delay is None else delay)
+            await asyncio.sleep(wait)
         except asyncio.CancelledError:  # the loop is closing: free the mark for the others
             with contextlib.suppress(Exception):
                 await _store().release_due(group_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from channels.db import database_sync_to_async as db
@@ -158,7 +159,35 @@ async def test_arrivals_within_a_second_share_one_read_of_the_group(group_id, mo
         await presence.join(group_id, f"c{i}", membership_id=i + 1, name=f"P{i}")
         first = await presence.recent_summary(group_id)
     assert len(reads) == 1 and first["count"] >= 1
-    monkeypatch.setattr(presence, "COALESCE", 0.0)
+    monkeypatch.setattr(presence, "COALESCE", 0.0)  # a window later
+    monkeypatch.setattr(presence, "COALESCE_PER_MEMBER", 0.0)
     assert (await presence.recent_summary(group_id))["count"] == 20
     assert len(reads) == 2
     await _clear(group_id)
+
+
+def test_a_big_room_waits_longer_between_presence_broadcasts(monkeypatch):
+    monkeypatch.setattr(presence, "_present", {})
+    assert presence.window(7) == presence.COALESCE  # nobody read yet
+    for here, seconds in [(10, 1.0), (500, 1.0), (1_000, 2.0), (5_000, 10.0), (50_000, 10.0)]:
+        presence._present[7] = here
+        assert presence.window(7) == pytest.approx(seconds)
+
+
+async def test_a_broadcast_mark_lasts_its_window_and_a_margin_only(monkeypatch):
+    """A process that dies with a broadcast pending blocks the group's next one only briefly."""
+    monkeypatch.setattr(presence, "_present", {9: 10})  # a small room: a 1 s window
+
+    async def send(summary):
+        pass
+
+    assert await presence.schedule_broadcast(9, send)
+    assert not await presence.schedule_broadcast(9, send)
+    store = presence._store()
+    if isinstance(store, presence._LocalStore):
+        left = store.due[9] - time.monotonic()
+    else:
+        left = await store._client().pttl("sg:presence:due:9") / 1000
+    assert presence.COALESCE < left <= presence.COALESCE + presence.DUE_MARGIN
+    for task in list(presence._pending):
+        task.cancel()
