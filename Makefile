@@ -61,3 +61,14 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .test-db*.sqlite3* staticfiles
+
+# The app's PNG icons (static/icons/), drawn from their SVG sources with Chromium; commit them.
+.PHONY: icons
+icons: install
+	$(PY) -m supportgroup.icons
+
+# Phone pictures of the main pages and a digest email for the README, in docs/screenshots/
+# (Chromium through Playwright, on a throwaway test database; tests/e2e/screenshots.py).
+.PHONY: screenshots
+screenshots: install
+	$(PY) -m pytest -m browser -q tests/e2e/screenshots.py $(PYTEST_ARGS)

@@ -420,10 +420,14 @@ def invitations(request, slug: str):
         if form.is_valid():
             try:
                 if form is link_form:
-                    services.invitation_create_link(
+                    created = services.invitation_create_link(
                         group=group, by=request.user, **form.cleaned_data
                     )
                     messages.success(request, "A new invitation link is ready to share.")
+                    # The new link opens the page, ready to copy (its token stays out of the URL).
+                    return redirect(
+                        reverse("groups:invitations", args=[slug]) + f"?new={created.pk}"
+                    )
                 else:
                     services.invitation_send_email(
                         group=group, by=request.user, email=form.cleaned_data["email"]
@@ -432,6 +436,16 @@ def invitations(request, slug: str):
                 return redirect("groups:invitations", slug=slug)
             except ValidationError as exc:
                 add_errors(form, exc)
+    invitation_list = selectors.invitations_of_group(group=group)
+    new_pk = request.GET.get("new", "")
+    new_link = next(
+        (
+            inv
+            for inv in invitation_list
+            if str(inv.pk) == new_pk and not inv.email and inv.state == "active"
+        ),
+        None,
+    )
     return render(
         request,
         "groups/invitations.html",
@@ -440,7 +454,8 @@ def invitations(request, slug: str):
             group,
             link_form=link_form,
             email_form=email_form,
-            invitation_list=selectors.invitations_of_group(group=group),
+            new_link=new_link,
+            invitation_list=invitation_list,
             site_url=request.build_absolute_uri("/").rstrip("/"),
         ),
         status=400 if request.method == "POST" else 200,

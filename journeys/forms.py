@@ -154,10 +154,13 @@ class ThemeForm(NoColonMixin, forms.Form):
 
 
 class OneOffThemeForm(ThemeForm):
+    # A draft first and by default: posting (members see it and are emailed) is a choice
+    # someone makes, never what a form left as it was does.
     when = forms.ChoiceField(
-        choices=[("now", "Post now"), ("later", "Schedule"), ("draft", "Save as a draft")],
+        choices=[("draft", "Save as a draft"), ("later", "Schedule"), ("now", "Post now")],
         widget=forms.RadioSelect,
-        initial="now",
+        initial="draft",
+        label="When should it go out?",
     )
     publish_at = forms.DateTimeField(
         required=False,

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from groups import urls as group_urls
 from journeys.views import members as journey_members
-from supportgroup import views
+from supportgroup import pwa, views
 from supportgroup.accounts import admin as account_admin
 from supportgroup.accounts import views as account_views
 
@@ -31,6 +31,12 @@ urlpatterns = [
     path("terms/", views.terms, name="terms"),
     path("groups/<slug:slug>/help/", views.crisis_help, name="group_help"),
     path("healthz", views.healthz, name="healthz"),
+    # The installable app (supportgroup/pwa.py): the worker at the root, for a scope of "/".
+    path("manifest.webmanifest", pwa.manifest, name="pwa_manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("offline/", pwa.offline, name="offline"),
+    # Browsers ask for it on their own where no page names an icon (a JSON answer, an image).
+    path("favicon.ico", pwa.favicon, name="favicon"),
     path("accounts/profile/", account_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
     path("", include((group_patterns, group_urls.app_name))),

@@ -193,6 +193,10 @@ MATRIX: dict[str, list[Case]] = {
     "home": [Case(site("home"), get="200 200 200 200 200 200 200 200 200")],
     "crisis_help": [Case(site("crisis_help"), get="200 200 200 200 200 200 200 200 200")],
     "healthz": [Case(site("healthz"), get="200 200 200 200 200 200 200 200 200")],
+    "pwa_manifest": [Case(site("pwa_manifest"), get="200 200 200 200 200 200 200 200 200")],
+    "service_worker": [Case(site("service_worker"), get="200 200 200 200 200 200 200 200 200")],
+    "offline": [Case(site("offline"), get="200 200 200 200 200 200 200 200 200")],
+    "favicon": [Case(site("favicon"), get="302 302 302 302 302 302 302 302 302")],
     "privacy": [Case(site("privacy"), get="200 200 200 200 200 200 200 200 200")],
     "terms": [Case(site("terms"), get="200 200 200 200 200 200 200 200 200")],
     # Never a 403 or a 404, even for a group the person may not know exists.

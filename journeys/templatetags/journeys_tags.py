@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import get_language
 
+from groups import permissions as group_permissions
 from journeys import forms, permissions, selectors
 from journeys.models import Reply
 from supportgroup.text import render_plain
@@ -168,7 +169,8 @@ def encourage_buttons(context, r, kinds, can_encourage: bool) -> SafeString:
     if not can_encourage:
         return mark_safe(  # noqa: S308 - fixed markup; every value escaped by _e
             "".join(
-                f'<span class="encourage-count" data-kind="{_e(value)}">{_e(label)}'
+                f'<span class="encourage-count" data-kind="{_e(value)}"'
+                f"{'' if counts.get(value) else ' data-zero'}>{_e(label)}"
                 f' <span class="count">{_count(counts.get(value))}</span></span>'
                 for value, label in kinds
             )
@@ -247,12 +249,15 @@ def reflection_card(context, r) -> SafeString:
         f"{mine}{quiet_attr}>\n"
     ]
     if quiet:
+        # The line stays one line on a phone (``.summary-line``: cut with an ellipsis until
+        # opened); live.js folds a post the same way when the socket marks it.
         out.append(
             '<details class="quiet"><summary>'
             + (
                 "You muted this member"
                 if quiet == "muted"
-                else f"Content note: {_e(r.content_note)} · a topic you keep collapsed"
+                else '<span class="summary-line">'
+                f"Content note: {_e(r.content_note)} · a topic you keep collapsed</span>"
             )
             + ' <span class="muted">(tap to show)</span></summary>'
         )
@@ -272,8 +277,10 @@ def reflection_card(context, r) -> SafeString:
     body = _e(body_html(r))
     if r.content_note:
         out.append(
-            '\n  \n    <details class="content-note"><summary>Content note: '
-            f'{_e(r.content_note)} <span class="muted">(tap to read)</span></summary>'
+            '\n  \n    <details class="content-note"><summary>'
+            f'<span class="summary-line">Content note: {_e(r.content_note)}</span> '
+            '<span class="summary-hint"><span class="if-closed">Show the post</span>'
+            '<span class="if-open">Hide the post</span></span></summary>'
             f'<div class="prose">{body}</div></details>\n  \n  '
         )
     else:
@@ -320,7 +327,7 @@ _LOUD_ACTIONS = (("mute", "Mute"), ("block", "Block"))
 
 @register.simple_tag(takes_context=True)
 def member_menu(context, item, kind: str) -> SafeString:
-    """The "⋯" menu of a reflection or reply (``kind``): mute or block its author.
+    """The "More options" menu of a reflection or reply (``kind``): mute or block its author.
 
     Written here rather than as an included template: every post of a feed has one.
     Shown to whoever ``permissions.can_mute_author`` lets mute the author; ``item.author_quiet``
@@ -350,13 +357,22 @@ def member_menu(context, item, kind: str) -> SafeString:
     )
     action = _e(link(context, "journeys:quiet_member", slug))
     return mark_safe(  # noqa: S308 - fixed markup; every value escaped above
-        '<details class="member-menu"><summary aria-label="More about this post">⋯</summary>'
+        '<details class="member-menu"><summary>More options<span class="visually-hidden">'
+        f" for this {'reply' if kind == 'reply' else 'post'}</span></summary>"
         f'<form method="post" action="{action}" class="inline-form">'
         f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
         f'<input type="hidden" name="{conditional_escape(kind)}" value="{item.pk}">'
         f'<input type="hidden" name="next" value="{next_path}">'
         f"{buttons}</form></details>"
     )
+
+
+@register.simple_tag
+def can_start_group(user) -> bool:
+    """``{% can_start_group user as may %}``: whether the main menu offers "Start a group",
+    by the rule ``groups.views.create`` and ``group_create`` apply (signed in, and
+    ``groups.permissions.allow_take_part``)."""
+    return bool(getattr(user, "is_authenticated", False)) and group_permissions.can_take_part(user)
 
 
 @register.simple_tag

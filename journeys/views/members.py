@@ -141,11 +141,13 @@ def reflection_create(request, slug: str, theme_id: int):
         except ValidationError as exc:
             add_errors(form, exc)
         else:
+            # The same words the live form says (static/js/live.js); the page opens at the
+            # new post, which takes the focus there.
             messages.success(
                 request,
-                "Your reflection is saved."
+                "Your reflection is saved in your journal."
                 if reflection.visibility == "private"
-                else "Thank you for sharing.",
+                else "Your reflection is shared.",
             )
             return redirect(
                 reverse("journeys:theme", args=[slug, theme.pk]) + f"#reflection-{reflection.pk}"
@@ -280,6 +282,7 @@ def reply_create(request, slug: str, reflection_id: int):
             form.add_error(None, str(exc))
             status = 403
         else:
+            messages.success(request, "Your reply is posted.")
             return redirect(
                 reverse("journeys:reflection", args=[slug, reflection.pk]) + f"#reply-{reply.pk}"
             )

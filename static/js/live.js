@@ -7,6 +7,43 @@
 // that does not fill within GAP_WAIT (a push lost with a process, or a number
 // the heartbeat says exists) is filled by asking the server to resume.
 const root = document.getElementById("live");
+
+// The composer's button says what it does for the choice made; the page says "Post" without
+// JavaScript, whoever the reflection is for.
+const VISIBILITY_LABELS = { group: "Share", moderators: "Share with the moderators", private: "Save to my journal" };
+document.querySelectorAll("form[data-live-form=reflection]").forEach((form) => {
+  const button = form.querySelector("[data-visibility-label]");
+  if (!button) return;
+  const update = () => {
+    const choice = form.querySelector("input[name=visibility]:checked")?.value || "group";
+    button.textContent = VISIBILITY_LABELS[choice] || "Post";
+  };
+  form.addEventListener("change", (event) => { if (event.target.name === "visibility") update(); });
+  form.addEventListener("reset", () => setTimeout(update, 0)); // after the radios are back to their default
+  update();
+});
+
+// Focus on something the page did not start on (a post just made, a message): without a
+// tabindex an article cannot hold focus, and a screen reader would start again at the top.
+function focusOn(el) {
+  if (!el) return;
+  if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+  el.focus();
+}
+
+// After a plain form post (no socket yet, or none at all) the page opens at the new post,
+// #reflection-12 or #reply-3, with the confirmation among the messages: focus goes to the
+// post, and the confirmation is said once more where a screen reader hears it.
+function arrivedAtPost() {
+  const id = decodeURIComponent(location.hash.slice(1));
+  if (!/^(reflection|reply)-\d+$/.test(id)) return;
+  focusOn(document.getElementById(id));
+  const done = document.querySelector(".messages .message-success");
+  const announcer = document.getElementById("live-announcer");
+  if (done && announcer) setTimeout(() => { announcer.textContent = done.textContent.trim(); }, 100);
+}
+arrivedAtPost();
+
 if (root && "WebSocket" in window) start(root);
 
 function uuid() {
@@ -36,6 +73,13 @@ function start(root) {
   let pongTimer = null;
   let retryTimer = null;
   const pending = new Map(); // client_id -> {form, kind, message}
+  // Posts made from this tab ("reflection-12", "reply-3"), known from their ack: their own
+  // copy is not "a new reflection" to their author, and focus goes to it when it is in place.
+  const ownPosts = new Set();
+  let focusWhenInPlace = null; // {id, timer}: the post acknowledged before its copy arrived
+  // An arrival while this tab waits for its own ack may be the author's own post: what to say
+  // about it waits for the ack (or a moment).
+  const heldNews = new Map(); // element id -> timer
   const status = root.querySelector("[data-live-status]");
   const presence = root.querySelector("[data-live-presence]");
   const typing = root.querySelector("[data-live-typing]");
@@ -95,9 +139,14 @@ function start(root) {
     const details = document.createElement("details");
     details.className = "quiet";
     const summary = document.createElement("summary");
-    summary.textContent = msg.muted
-      ? "You muted this member "
-      : `Content note: ${msg.content_note || ""} · a topic you keep collapsed `;
+    if (msg.muted) summary.textContent = "You muted this member ";
+    else {
+      // One line on a phone, as the page renders it (journeys_tags.reflection_card).
+      const line = document.createElement("span");
+      line.className = "summary-line";
+      line.textContent = `Content note: ${msg.content_note || ""} · a topic you keep collapsed`;
+      summary.append(line, " ");
+    }
     const hint = document.createElement("span");
     hint.className = "muted"; hint.textContent = "(tap to show)";
     summary.append(hint);
@@ -108,13 +157,95 @@ function start(root) {
     return el;
   }
 
+  const waitingFor = (kind) => [...pending.values()].some((p) => p.kind === kind);
+
+  // Say that someone else posted, unless it turns out to be this member's own post.
+  function news(id, kind, text) {
+    if (ownPosts.has(id)) return;
+    if (!waitingFor(kind)) { announce(text); return; }
+    heldNews.set(id, setTimeout(() => { heldNews.delete(id); if (!ownPosts.has(id)) announce(text); }, 2000));
+  }
+
+  // The member's own post is in place: focus goes to it (after an ack that came first).
+  function ownInPlace(id) {
+    if (!focusWhenInPlace || focusWhenInPlace.id !== id) return;
+    clearTimeout(focusWhenInPlace.timer);
+    focusWhenInPlace = null;
+    focusOn(document.getElementById(id));
+  }
+
+  // New reflections by others do not push what the reader is looking at down the screen:
+  // when the top of the list is in view, they wait behind a button that shows them; above the
+  // view, they go in with the scroll position kept; below it, they just go in.
+  const held = []; // [{el, id}] newest last
+  let showButton = null;
+  function heldButton(feed) {
+    if (showButton) return showButton;
+    showButton = document.createElement("button");
+    showButton.type = "button";
+    showButton.className = "button new-items";
+    showButton.hidden = true;
+    showButton.addEventListener("click", () => {
+      const first = flushHeld();
+      if (first) focusOn(first);
+    });
+    feed.before(showButton);
+    return showButton;
+  }
+  function placeInFeed(feed, el, id) {
+    const items = [...feed.querySelectorAll(":scope > [data-reflection]")];
+    // Newest first, by id, as a reload would show them (writers may commit out of id order).
+    const after = items.find((x) => Number(x.dataset.reflection) < id);
+    feed.querySelector(".feed-empty")?.remove();
+    // Whatever follows the new post moves down by its height: if that is above the view,
+    // scroll by as much, so what is on the screen stays where it is.
+    const below = after || feed.nextElementSibling;
+    const before = below ? below.getBoundingClientRect().top : null;
+    feed.insertBefore(el, after || null);
+    if (below && before < 0) {
+      const moved = below.getBoundingClientRect().top - before; // 0 where the browser anchored it
+      if (moved) window.scrollBy(0, moved);
+    }
+  }
+  function flushHeld() {
+    const feed = document.getElementById("feed-items");
+    const newest = held.reduce((a, b) => (a && a.id > b.id ? a : b), null);
+    while (held.length) {
+      const { el, id } = held.shift();
+      if (feed && !document.getElementById(`reflection-${id}`)) placeInFeed(feed, el, id);
+    }
+    if (showButton) showButton.hidden = true;
+    return newest ? document.getElementById(`reflection-${newest.id}`) : null;
+  }
+  const heldLabel = () => (held.length === 1 ? "Show 1 new reflection" : `Show ${held.length} new reflections`);
+  function inView(feed) {
+    const top = feed.getBoundingClientRect().top;
+    return top >= 0 && top < window.innerHeight;
+  }
+  function holdOrPlace(feed, el, id, own) {
+    if (own || !inView(feed)) { placeInFeed(feed, el, id); return; }
+    const i = held.findIndex((h) => h.id === id);
+    if (i >= 0) held[i] = { el, id }; else held.push({ el, id });
+    const button = heldButton(feed);
+    button.textContent = heldLabel();
+    button.hidden = false;
+  }
+  // Once the top of the list has scrolled out of view, what waited can go in without moving anything.
+  window.addEventListener("scroll", () => {
+    const feed = document.getElementById("feed-items");
+    if (held.length && feed && !inView(feed)) flushHeld();
+  }, { passive: true });
+
   function upsertReflection(msg, isNew) {
-    const existing = document.getElementById(`reflection-${msg.id}`);
+    const elId = `reflection-${msg.id}`;
+    const existing = document.getElementById(elId);
     const el = quiet(fragment(msg.html), msg);
     if (existing) { existing.replaceWith(el); return; }
+    const waiting = held.findIndex((h) => h.id === msg.id);
+    if (waiting >= 0) { held[waiting] = { el, id: msg.id }; return; } // an edit of one not shown yet
     const feed = document.getElementById("feed-items");
     if (!feed || Number(feed.dataset.feedTheme) !== msg.theme_id) {
-      if (isNew) announce("A new reflection was shared on another week.");
+      if (isNew) news(elId, "reflection", "A new reflection was shared on another week.");
       return;
     }
     const items = [...feed.querySelectorAll(":scope > [data-reflection]")];
@@ -124,18 +255,24 @@ function start(root) {
     const firstPage = !new URLSearchParams(location.search).has("before");
     const onThisPage = !ids.length || (msg.id >= Math.min(...ids) && (firstPage || msg.id <= Math.max(...ids)));
     if (!isNew && !onThisPage) return;
-    feed.querySelector(".feed-empty")?.remove();
-    // Newest first, by id, as a reload would show them (writers may commit out of id order).
-    const after = items.find((x) => Number(x.dataset.reflection) < msg.id);
-    feed.insertBefore(el, after || null);
-    announce("A new reflection was shared.");
+    const own = ownPosts.has(elId) || focusWhenInPlace?.id === elId;
+    if (!isNew) { placeInFeed(feed, el, msg.id); return; }
+    holdOrPlace(feed, el, msg.id, own);
+    if (own) ownInPlace(elId);
+    else news(elId, "reflection", held.length && !document.getElementById(elId)
+      ? "A new reflection was shared. The button at the top of the screen shows it."
+      : "A new reflection was shared.");
   }
 
   function setCounts(reflectionId, counts, mineKind, on) {
     const el = document.getElementById(`reflection-${reflectionId}`);
     if (!el) return;
     for (const [kind, n] of Object.entries(counts)) {
-      el.querySelectorAll(`[data-kind="${kind}"] .count`).forEach((c) => { c.textContent = n; });
+      el.querySelectorAll(`[data-kind="${kind}"] .count`).forEach((c) => {
+        c.textContent = n;
+        // The author's own counts (not buttons): a zero stays quiet, as the page renders it.
+        c.closest(".encourage-count")?.toggleAttribute("data-zero", !Number(n));
+      });
     }
     if (mineKind) el.querySelector(`button[data-kind="${mineKind}"]`)?.setAttribute("aria-pressed", on ? "true" : "false");
   }
@@ -144,6 +281,17 @@ function start(root) {
     document.querySelectorAll(`#reflection-${reflectionId} .reflection-links a:first-child`).forEach((a) => {
       a.textContent = n ? `${n} repl${n === 1 ? "y" : "ies"}` : "Reply";
     });
+  }
+
+  function formDone(form, text) {
+    let box = form.querySelector("[data-live-done]");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "message message-success"; box.dataset.liveDone = "";
+      form.prepend(box);
+    }
+    box.textContent = text; box.hidden = false;
+    return box;
   }
 
   function formMessage(form, text) {
@@ -236,7 +384,12 @@ function start(root) {
         break;
       case "journeys.reflection_edited": upsertReflection(msg, false); break;
       case "journeys.reflection_deleted":
-      case "journeys.reflection_hidden": document.getElementById(`reflection-${msg.id}`)?.remove(); break;
+      case "journeys.reflection_hidden": {
+        document.getElementById(`reflection-${msg.id}`)?.remove();
+        const i = held.findIndex((h) => h.id === msg.id);
+        if (i >= 0) { held.splice(i, 1); if (showButton) { showButton.textContent = heldLabel(); showButton.hidden = !held.length; } }
+        break;
+      }
       case "journeys.encouragement_added":
       case "journeys.encouragement_removed": setCounts(msg.reflection_id, msg.counts); break;
       case "journeys.reply_removed":
@@ -248,7 +401,9 @@ function start(root) {
         if (list && !document.getElementById(`reply-${msg.id}`)) {
           list.querySelector(".replies-empty")?.remove();
           list.append(quiet(fragment(msg.html), msg));
-          announce("A new reply.");
+          const elId = `reply-${msg.id}`;
+          if (ownPosts.has(elId) || focusWhenInPlace?.id === elId) ownInPlace(elId);
+          else news(elId, "reply", "A new reply.");
         }
         setReplyCount(msg.reflection_id, msg.reply_count);
         break;
@@ -284,9 +439,30 @@ function start(root) {
         p.form.querySelector("[type=submit]")?.removeAttribute("disabled");
         if (p.kind === "encouragement") { setCounts(msg.reflection_id, msg.counts, msg.kind, msg.on); break; }
         formMessage(p.form, "");
+        const privately = p.message.visibility === "private";
         p.form.reset();
         delete p.form.dataset.clientId;
-        announce(p.kind === "reply" ? "Your reply is posted." : "Your reflection is shared.");
+        const elId = `${p.kind}-${msg.id}`;
+        ownPosts.add(elId);
+        clearTimeout(heldNews.get(elId)); heldNews.delete(elId);
+        const said = p.kind === "reply" ? "Your reply is posted."
+          : privately ? "Your reflection is saved in your journal." : "Your reflection is shared.";
+        announce(said);
+        // Focus goes to the new post, as soon as it is in place; if it never comes to this
+        // page (another week's feed), to the confirmation in the form.
+        const heldOwn = held.findIndex((h) => `reflection-${h.id}` === elId);
+        if (heldOwn >= 0) { // it arrived first and waited with the others' posts: it goes in now
+          const [{ el, id }] = held.splice(heldOwn, 1);
+          placeInFeed(document.getElementById("feed-items"), el, id);
+          if (showButton) { showButton.textContent = heldLabel(); showButton.hidden = !held.length; }
+        }
+        const inPlace = document.getElementById(elId);
+        if (inPlace) { focusOn(inPlace); break; }
+        if (focusWhenInPlace) clearTimeout(focusWhenInPlace.timer);
+        focusWhenInPlace = {
+          id: elId,
+          timer: setTimeout(() => { focusWhenInPlace = null; focusOn(formDone(p.form, said)); }, 3000),
+        };
         break;
       }
       case "journeys.error": {
@@ -345,6 +521,8 @@ function start(root) {
     form.addEventListener("submit", (event) => {
       if (!open) return; // fall back to a normal form post
       event.preventDefault();
+      const done = form.querySelector("[data-live-done]");
+      if (done) done.hidden = true;
       form.dataset.clientId = form.dataset.clientId || uuid();
       const message = { ...build(new FormData(form)), client_id: form.dataset.clientId };
       pending.set(message.client_id, { form, kind, message });

@@ -15,7 +15,21 @@ from .permissions import TwoFactorCodeNeeded, TwoFactorSetupNeeded, allow_staff_
 
 # Open to everyone whatever their two-factor state: signing out, the crisis help, which
 # every page links to and nobody should be turned away from, and the policies (footer).
-ALWAYS_OPEN = frozenset({"account_logout", "crisis_help", "group_help", "privacy", "terms"})
+ALWAYS_OPEN = frozenset(
+    {
+        "account_logout",
+        "crisis_help",
+        "group_help",
+        "privacy",
+        "terms",
+        # The installable app's files (supportgroup/pwa.py): the worker must install for
+        # everyone, and the offline page carries the crisis lines.
+        "service_worker",
+        "pwa_manifest",
+        "offline",
+        "favicon",
+    }
+)
 
 # What a staff member without an authenticator app may still open: the setup (with the
 # password re-entry it asks for, and the email check it needs: allauth refuses two-factor

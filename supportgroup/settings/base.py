@@ -60,6 +60,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages and JSON go out gzipped to browsers that ask (static files are compressed ahead
+    # of time by WhiteNoise, above, which answers them before this runs). Outside every
+    # middleware that changes the body. BREACH (guessing a secret in a compressed page from
+    # its size) is answered the way Django answers it: the CSRF token is masked afresh in
+    # every response, and GZipMiddleware pads each body with up to 100 random bytes; session
+    # ids never appear in a page.
+    "django.middleware.gzip.GZipMiddleware",
     # After WhiteNoise, which answers static files itself (CSP section below).
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -70,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Clear-Site-Data on the answer that signs someone out (needs request.user).
+    "supportgroup.pwa.ClearSiteDataOnSignOutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",

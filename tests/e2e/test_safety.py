@@ -38,6 +38,7 @@ def _open_group(page: Page, server: str, group) -> str:
     page.goto(f"{server}/")
     group_url = f"{server}/groups/{group.slug}/"
     page.goto(group_url)
+    page.get_by_text("Write a reflection").click()  # the composer is folded on the group home
     expect(page.get_by_label("Your reflection")).to_be_visible()
     return group_url
 

@@ -21,7 +21,7 @@ def test_defaults_are_embedded():
     engine, layer, celery, cache, email, _hosts = out.stdout.split("\n")[:6]
     assert engine == "django.db.backends.sqlite3"
     assert layer == "channels.layers.InMemoryChannelLayer"
-    assert celery == "True memory://"
+    assert celery == "True memory://localhost/"  # a host name: kombu warns without one
     assert cache == "django.core.cache.backends.locmem.LocMemCache"
     assert email == "django.core.mail.backends.console.EmailBackend"
 

@@ -1,11 +1,14 @@
 """Demo users and a demo group for local development."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import time
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from groups.models import Group, Membership
@@ -37,6 +40,22 @@ DEMO_USERS = [
 ]
 
 
+@contextmanager
+def no_email() -> Iterator[None]:
+    """Loading demo data sends nothing: the new theme's email to the demo members (and
+    anything else a service enqueues) runs here, at once, into a backend that drops it,
+    instead of waiting in a broker for a worker to send it later."""
+    from supportgroup.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            yield
+    finally:
+        app.conf.task_always_eager = eager
+
+
 class Command(BaseCommand):
     help = "Create demo users with known passwords (refuses to run when DEBUG is off)."
 
@@ -46,7 +65,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("seed_demo only runs with DEBUG on: it creates known passwords.")
-        with transaction.atomic():
+        with no_email(), transaction.atomic():
             users = {}
             for email, name, role in DEMO_USERS:
                 user, created = User.objects.get_or_create(
