@@ -123,7 +123,7 @@ def test_others_new_reflections_wait_behind_a_button_when_the_list_is_in_view(
     show = reader.get_by_role("button", name="Show 1 new reflection")
     expect(show).to_be_visible()
     expect(reader.locator("#live-announcer")).to_contain_text("A new reflection was shared")
-    assert reader.evaluate(where) == before  # nothing moved
+    assert abs(reader.evaluate(where) - before) < 1  # nothing moved (sub-pixel rounding aside)
     expect(reader.locator("#feed-items .reflection")).to_have_count(1)
 
     show.click()

@@ -69,7 +69,10 @@ def test_a_report_reaches_the_moderator_live_and_hiding_it_reaches_the_members_l
         expect(bea_page.get_by_role("heading", name="Tell the moderators")).to_be_visible()
         bea_page.get_by_label("Unkind or harmful").check()
         bea_page.get_by_role("button", name="Send to the moderators").click()
-        expect(bea_page.get_by_text("Thank you for letting the moderators know.")).to_be_visible()
+        # The message, and its copy in the page's live region for screen readers.
+        expect(
+            bea_page.get_by_role("status").get_by_text("Thank you for letting the moderators know.")
+        ).to_be_visible()
         # One report is below the threshold: Bea still sees the post, not hidden.
         expect(bea_page.locator(post)).to_be_visible()
         expect(bea_page.locator(f"{post} .tag-hidden")).to_have_count(0)
