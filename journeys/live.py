@@ -31,9 +31,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from groups import selectors as group_selectors
 from groups.models import Membership
 from supportgroup import realtime
+from supportgroup.prepared import PreparedQuery
 
 from . import permissions, selectors
 from .models import (
@@ -568,7 +568,7 @@ def mutes_changed(membership: Membership) -> None:
 # --- Catching up ---------------------------------------------------------------------
 
 
-_LATEST_SEQ = group_selectors.PreparedQuery(
+_LATEST_SEQ = PreparedQuery(
     LiveSequence,
     lambda shape, *, group_id: (
         LiveSequence.objects.filter(group_id=group_id).values_list("last").order_by("pk")[:1]

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from groups import selectors as group_selectors
 from groups.models import Group, Membership
+from supportgroup.prepared import PreparedQuery
 
 from .models import (
     Encouragement,
@@ -82,7 +83,7 @@ def _group_page_query(signed_in: bool, *, slug: str, user_id: int) -> QuerySet[G
     )
 
 
-_GROUP_PAGE = group_selectors.PreparedQuery(
+_GROUP_PAGE = PreparedQuery(
     Group,
     _group_page_query,
     ints=("user_id",),
@@ -104,7 +105,7 @@ def _recent_themes_query(shape: tuple, *, group_id: int, viewer_id: int) -> Quer
     return published_themes(group=Group(pk=group_id), viewer=viewer)[:limit]
 
 
-_RECENT_THEMES = group_selectors.PreparedQuery(
+_RECENT_THEMES = PreparedQuery(
     WeeklyTheme,
     _recent_themes_query,
     ints=("group_id", "viewer_id"),
@@ -255,9 +256,7 @@ def _feed_query(
     return qs.order_by("-id")[:limit]
 
 
-_FEED = group_selectors.PreparedQuery(
-    Reflection, _feed_query, ints=("viewer_id", "group_id", "theme_id", "before")
-)
+_FEED = PreparedQuery(Reflection, _feed_query, ints=("viewer_id", "group_id", "theme_id", "before"))
 
 
 def feed(
@@ -458,7 +457,7 @@ def _quiet_query(shape: None, *, membership_id: int) -> QuerySet:
     return mutes.union(topics_row, all=True)
 
 
-_QUIET = group_selectors.PreparedQuery(Mute, _quiet_query, ints=("membership_id",))
+_QUIET = PreparedQuery(Mute, _quiet_query, ints=("membership_id",))
 
 
 def quiet_for(membership: Membership) -> Quiet:

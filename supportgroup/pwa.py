@@ -9,6 +9,7 @@ templates/pwa/sw.js is the worker; tests/e2e/test_pwa.py watches it in Chromium)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -104,6 +105,24 @@ def _precached_files() -> list[tuple[str, Path]]:
     return sorted(found.items())
 
 
+def _read_static_part() -> tuple[list[str], str]:
+    """The URLs the worker stores and a digest of their contents."""
+    files = _precached_files()
+    digest = hashlib.sha256()
+    for name, path in files:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return [static(name) for name, _path in files], digest.hexdigest()
+
+
+_read_static_part_once = functools.cache(_read_static_part)
+
+
+def _static_files_and_digest() -> tuple[list[str], str]:
+    """Read once per process: static files change only with a deploy (which restarts it).
+    Under DEBUG they are read on every request, so an edited file reaches the browser."""
+    return _read_static_part() if settings.DEBUG else _read_static_part_once()
+
+
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The worker, served from the root so that its scope is the whole site.
@@ -112,19 +131,16 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     edited in the admin) makes the browser install a new worker, which stores the new set
     and deletes the old one.
     """
-    files = _precached_files()
-    offline_html = render_offline()
-    digest = hashlib.sha256()
-    for name, path in files:
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(offline_html.encode())
+    urls, static_digest = _static_files_and_digest()
+    digest = hashlib.sha256(static_digest.encode())
+    digest.update(render_offline().encode())
     script = render_to_string(
         "pwa/sw.js",
         {
             "version": json.dumps(digest.hexdigest()[:16]),
             "static_url": json.dumps(settings.STATIC_URL),
             "offline_url": json.dumps(reverse("offline")),
-            "precache": json.dumps([static(name) for name, _path in files], indent=2),
+            "precache": json.dumps(urls, indent=2),
         },
     )
     response = HttpResponse(script, content_type="text/javascript; charset=utf-8")

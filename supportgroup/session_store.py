@@ -12,7 +12,7 @@ from django.contrib.sessions.backends import db
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from groups.selectors import PreparedQuery
+from supportgroup.prepared import PreparedQuery
 
 _SESSION = PreparedQuery(
     Session,

@@ -93,14 +93,17 @@ def test_reflection_form_help_texts_exist_and_boxes_sit_beside_labels(client):
     assert submit == ["Post"]
 
 
-def test_a_refused_reflection_points_at_its_error_and_help(client):
+def _signed_in_member_with_theme(client):
+    """A member signed in on ``client``, and the reflect URL of a theme in their group."""
     member = MembershipFactory()
     theme = WeeklyThemeFactory(group=member.group)
     client.force_login(member.user)
-    response = client.post(
-        reverse("journeys:reflect", args=[member.group.slug, theme.pk]),
-        {"body": "", "visibility": "group"},
-    )
+    return member, reverse("journeys:reflect", args=[member.group.slug, theme.pk])
+
+
+def test_a_refused_reflection_points_at_its_error_and_help(client):
+    _member, reflect = _signed_in_member_with_theme(client)
+    response = client.post(reflect, {"body": "", "visibility": "group"})
     assert response.status_code == 400
     page = assert_reads_right(response.content.decode())
     body = next(a for t, a in page.tags if t == "textarea" and a.get("name") == "body")
@@ -198,24 +201,16 @@ def test_schedule_buttons_name_their_week_and_only_the_next_is_prominent(client)
 
 
 def test_posting_without_javascript_opens_at_the_post_with_the_authors_confirmation(client):
-    member = MembershipFactory()
-    theme = WeeklyThemeFactory(group=member.group)
-    client.force_login(member.user)
+    member, reflect = _signed_in_member_with_theme(client)
     response = client.post(
-        reverse("journeys:reflect", args=[member.group.slug, theme.pk]),
-        {"body": "A quiet evening.", "visibility": "group"},
-        follow=True,
+        reflect, {"body": "A quiet evening.", "visibility": "group"}, follow=True
     )
     reflection = Reflection.objects.get()
     url, _ = response.redirect_chain[-1]
     assert url.endswith(f"#reflection-{reflection.pk}")
     assert "Your reflection is shared." in response.content.decode()
 
-    response = client.post(
-        reverse("journeys:reflect", args=[member.group.slug, theme.pk]),
-        {"body": "Only for me.", "visibility": "private"},
-        follow=True,
-    )
+    response = client.post(reflect, {"body": "Only for me.", "visibility": "private"}, follow=True)
     assert "Your reflection is saved in your journal." in response.content.decode()
 
     response = client.post(
