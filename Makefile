@@ -30,7 +30,7 @@ run: demo
 ifdef REDIS_URL
 	WEB_PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
 else
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) $(DAPHNE_LIMITS) supportgroup.asgi:application
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) -v 0 $(DAPHNE_LIMITS) supportgroup.asgi:application
 endif
 
 # The whole suite: everything but the browser tests, then the browser tests in
@@ -72,3 +72,30 @@ icons: install
 .PHONY: screenshots
 screenshots: install
 	$(PY) -m pytest -m browser -q tests/e2e/screenshots.py $(PYTEST_ARGS)
+
+# Several nodes on one machine (docs/operations.md, "Running several nodes"): two daphne
+# web processes, two Celery workers and beat behind nginx on 127.0.0.1:$${CLUSTER_PORT:-8080},
+# against PostgreSQL (DATABASE_URL) and Redis (REDIS_URL). Pids and logs in .cluster/.
+.PHONY: cluster cluster-stop cluster-needs
+cluster: cluster-needs install
+	$(PY) deploy/cluster.py start
+
+cluster-needs:
+	@if [ -z "$$DATABASE_URL" ] || [ -z "$$REDIS_URL" ]; then \
+	  echo "make cluster needs DATABASE_URL (PostgreSQL) and REDIS_URL, e.g." >&2; \
+	  echo "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/supportgroup REDIS_URL=redis://127.0.0.1:6379/0 make cluster" >&2; \
+	  exit 2; fi
+
+cluster-stop:
+	$(PY) deploy/cluster.py stop
+
+# Backups of PostgreSQL (docs/deploy.md, "Backups"): a custom-format dump of DATABASE_URL into
+# BACKUP_DIR (default backups/), dumps older than BACKUP_KEEP_DAYS (default 30) deleted.
+# make restore BACKUP=<file> restores into DATABASE_URL (empty, or RESTORE_CLEAN=1), then
+# runs manage.py smoke_check on it.
+.PHONY: backup restore
+backup:
+	@deploy/backup.sh
+
+restore:
+	@PYTHON=$(PY) deploy/restore.sh "$(BACKUP)"

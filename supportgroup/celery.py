@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import setup_logging, worker_process_shutdown
+from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportgroup.settings.dev")
 
@@ -77,6 +77,21 @@ def _keep_the_projects_logging(**kwargs) -> None:
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+def _task_request_id(task_id=None, **kwargs) -> None:
+    """A task's lines carry its id as their request id (a redelivered task keeps its id)."""
+    from supportgroup import request_id
+
+    request_id.task_started(task_id)
+
+
+@task_postrun.connect
+def _task_request_id_done(task_id=None, **kwargs) -> None:
+    from supportgroup import request_id
+
+    request_id.task_finished(task_id)
 
 
 @worker_process_shutdown.connect

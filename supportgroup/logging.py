@@ -17,6 +17,9 @@ into their own log lines. So:
 - a withheld message is tagged with a short keyed hash (``#1a2b3c4d``), the same wherever
   the same message is written, so repeated errors can be matched up without reading them;
 - anything shaped like an email address is replaced.
+
+``JsonFormatter`` writes the same, withheld the same way, as one JSON object per line
+(``LOG_FORMAT=json``, the production default; docs/operations.md, "Logs").
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from __future__ import annotations
 import ast
 import hashlib
 import hmac
+import json
 import logging
 import re
 import traceback
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 WITHHELD = "(message withheld: it may hold what someone wrote)"
 # Ends in a top-level domain of letters: "redis://:**@127.0.0.1" is not an address.
@@ -241,3 +246,48 @@ class PrivateFormatter(logging.Formatter):
         finally:
             record.exc_text = cached
         return EMAIL_ADDRESS.sub(EMAIL_SHOWN_AS, text)
+
+
+class JsonFormatter(PrivateFormatter):
+    """One JSON object per line, written under ``PrivateFormatter``'s rules.
+
+    ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message``, ``pid``; ``request_id``
+    while a request, socket or task runs (``supportgroup.request_id``); for an exception,
+    ``exception`` (class names, oldest first: the last is the one logged) and ``traceback``
+    (frames kept, messages withheld); an access line's fields (``ACCESS_FIELDS``). Nothing
+    else a record carries is written: Django puts the request itself (its path, with any
+    token in it) on some records as ``extra``. ``json.dumps`` escapes every line break, so
+    a line is always one line.
+    """
+
+    ACCESS_FIELDS = ("method", "route", "status", "duration_ms", "user_id")
+
+    def __init__(self, fmt=None, datefmt=None, style="%", validate=True, **kwargs) -> None:
+        # The message alone: the other fields are JSON fields, not parts of a format.
+        super().__init__("%(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": EMAIL_ADDRESS.sub(EMAIL_SHOWN_AS, self.formatMessage(record)),
+            "pid": record.process,
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            entry["request_id"] = request_id
+        access = getattr(record, "access", None)
+        if isinstance(access, Mapping):
+            entry.update((k, access[k]) for k in self.ACCESS_FIELDS if k in access)
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:
+            entry["exception"] = [_class_name(e) for e in _chain(exc)]
+            entry["traceback"] = EMAIL_ADDRESS.sub(EMAIL_SHOWN_AS, format_exception_withheld(exc))
+        # record.exc_text is never read: another handler may have cached it, message and all.
+        if record.stack_info:
+            entry["stack"] = EMAIL_ADDRESS.sub(EMAIL_SHOWN_AS, self.formatStack(record.stack_info))
+        return json.dumps(entry, default=str)

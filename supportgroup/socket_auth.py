@@ -22,6 +22,8 @@ from django.contrib.auth import get_user
 from django.http.cookie import parse_cookie
 from django.utils.functional import SimpleLazyObject
 
+from supportgroup import request_id
+
 
 def _session_key(scope) -> str | None:
     for name, value in scope.get("headers", ()):
@@ -41,4 +43,5 @@ class SocketAuthMiddleware:
         session = self.store(session_key=_session_key(scope))
         holder = SimpleNamespace(session=session)
         scope = dict(scope, session=session, user=SimpleLazyObject(lambda: get_user(holder)))
-        return await self.inner(scope, receive, send)
+        with request_id.for_connection(scope):  # one id for every line this socket logs
+            return await self.inner(scope, receive, send)

@@ -31,6 +31,7 @@ urlpatterns = [
     path("terms/", views.terms, name="terms"),
     path("groups/<slug:slug>/help/", views.crisis_help, name="group_help"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     # The installable app (supportgroup/pwa.py): the worker at the root, for a scope of "/".
     path("manifest.webmanifest", pwa.manifest, name="pwa_manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),

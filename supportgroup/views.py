@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Callable
 
@@ -21,8 +22,11 @@ from django.views.decorators.http import require_GET
 from groups import permissions as group_permissions
 from groups.models import Group
 
+from . import shutdown
 from .cache import round_trip
 from .models import CrisisResource
+
+logger = logging.getLogger(__name__)
 
 # Each check gets this long; they run at the same time, so /healthz answers within ~2.5 s
 # (load balancers commonly give up after 3 s).
@@ -135,10 +139,7 @@ async def _run_check(check: Callable[[], None]) -> str:
     return "ok"
 
 
-@never_cache
-@require_GET
-async def healthz(request):
-    """200 when the database, the cache and the channel layer all answer; 503 within ~2.5 s if not."""
+async def _health() -> JsonResponse:
     checks = {
         "database": _check_database,
         "cache": _check_cache,
@@ -147,7 +148,34 @@ async def healthz(request):
     outcomes = await asyncio.gather(*(_run_check(check) for check in checks.values()))
     result = dict(zip(checks, outcomes, strict=True))
     healthy = all(value == "ok" for value in result.values())
+    if not healthy:
+        # The probes' own access lines are at DEBUG (supportgroup/request_id.py): a failing
+        # check is what an operator needs to see, once per probe while it lasts.
+        logger.warning(
+            "health check failed: %s",
+            ", ".join(f"{name} {value}" for name, value in result.items() if value != "ok"),
+        )
     return JsonResponse(
         {"status": "ok" if healthy else "down", "checks": result},
         status=200 if healthy else 503,
     )
+
+
+@never_cache
+@require_GET
+async def healthz(request):
+    """200 when the database, the cache and the channel layer all answer; 503 within ~2.5 s if not.
+
+    Liveness: it stays 200 while the process drains (a supervisor must not restart it).
+    """
+    return await _health()
+
+
+@never_cache
+@require_GET
+async def readyz(request):
+    """Whether to send this process new requests: 503 at once while it drains (it is
+    stopping, or ``DRAIN_FILE`` exists); otherwise what ``/healthz`` answers."""
+    if shutdown.draining():
+        return JsonResponse({"status": "draining"}, status=503)
+    return await _health()

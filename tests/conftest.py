@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -15,6 +16,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
         if connection.vendor != "postgresql":
             missing("PostgreSQL (set DATABASE_URL=postgres://...)")
+    if item.get_closest_marker("nginx") and not os.access("/usr/sbin/nginx", os.X_OK):
+        missing("nginx (/usr/sbin/nginx: apt-get install nginx)")
 
 
 @pytest.fixture

@@ -58,6 +58,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer (redirects, static files, errors) gets a request id and an
+    # access line; the id is on every line logged while the request runs.
+    "supportgroup.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages and JSON go out gzipped to browsers that ask (static files are compressed ahead
@@ -180,22 +183,28 @@ CHANNEL_LAYER_REDIS_OPTIONS = {
 QUICK_REDIS_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 1}
 
 
-def redis_channel_layer(url: str) -> dict:
+def redis_channel_layer(url: str | list[str]) -> dict:
     """The channels-redis layer on ``url``: production, test servers and test fixtures use this.
+
+    Several URLs shard the layer: channels-redis puts each group on the host its name hashes
+    to, and each process's channels on the host its channel prefix hashes to. Every process
+    must list the same hosts in the same order (docs/deploy.md, "Sharding the channel layer").
 
     ``CHANNEL_LAYER=pubsub`` selects channels-redis' Pub/Sub layer instead (the benchmarks
     compare the two; it has no capacity or expiry: messages are not queued).
     """
+    urls = [url] if isinstance(url, str) else list(url)
+    # A host dict goes to redis.asyncio.ConnectionPool.from_url(address, **rest).
+    hosts = [{"address": u, **CHANNEL_LAYER_REDIS_OPTIONS} for u in urls]
     if env.str("CHANNEL_LAYER", default="core") == "pubsub":
         return {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": url, **CHANNEL_LAYER_REDIS_OPTIONS}]},
+            "CONFIG": {"hosts": hosts},
         }
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            # A host dict goes to redis.asyncio.ConnectionPool.from_url(address, **rest).
-            "hosts": [{"address": url, **CHANNEL_LAYER_REDIS_OPTIONS}],
+            "hosts": hosts,
             "capacity": 1500,
             "expiry": 30,
         },
@@ -212,8 +221,14 @@ def redis_cache(url: str) -> dict:
     }
 
 
+# The channel layer's Redis hosts (comma-separated); the cache, presence and Celery stay on
+# REDIS_URL whatever this says.
+CHANNEL_REDIS_URLS = env.list("CHANNEL_REDIS_URLS", default=[REDIS_URL] if REDIS_URL else [])
+if CHANNEL_REDIS_URLS and not REDIS_URL:
+    raise ImproperlyConfigured("CHANNEL_REDIS_URLS needs REDIS_URL (cache, presence, Celery).")
+
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
+    CHANNEL_LAYERS = {"default": redis_channel_layer(CHANNEL_REDIS_URLS)}
     CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -445,6 +460,11 @@ QUICK_EXIT_URL = env.str("QUICK_EXIT_URL", default="https://www.bbc.com/weather"
 # session ids (docs/privacy.md). Every line goes through one handler to stdout; the
 # formatter withholds exception messages and email addresses (supportgroup/logging.py),
 # for what libraries put in them. Operators keep logs 14 days (the retention schedule).
+# LOG_FORMAT: "json" (one object per line, production's default) or "plain" (dev, tests).
+# Each line logged while a request, socket or task runs carries its id (request_id.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -452,9 +472,17 @@ LOGGING = {
         "plain": {
             "class": "supportgroup.logging.PrivateFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"class": "supportgroup.logging.JsonFormatter"},
+    },
+    "filters": {"request_id": {"()": "supportgroup.request_id.RequestIdFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's defaults give "django" a handler that emails ADMINS each error with the
@@ -468,6 +496,9 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+# While this file exists, /readyz answers 503: the node is taken out of the load balancer
+# before it is stopped (docs/operations.md, "Health"). Unset: no file is looked for.
+DRAIN_FILE = env.str("DRAIN_FILE", default="")
 # An error is answered with the plain 500 page (templates/500.html), never the traceback.
 DEBUG_PROPAGATE_EXCEPTIONS = False
 

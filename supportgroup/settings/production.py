@@ -6,6 +6,8 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 os.environ.setdefault("DEBUG", "0")
+# One JSON object per log line (docs/operations.md, "Logs"); LOG_FORMAT=plain to read by eye.
+os.environ.setdefault("LOG_FORMAT", "json")
 if not os.environ.get("SECRET_KEY"):
     raise ImproperlyConfigured(
         "SECRET_KEY is not set. Production settings refuse to start without one."
