@@ -20,6 +20,19 @@ async def websocket(scope, receive, send):
     return await app(scope, receive, send)
 
 
+if os.environ.get("BENCH_MEMTRACE_DIR"):  # bench/memtrace.py: snapshots on SIGUSR2
+    import signal
+    import tracemalloc
+    from pathlib import Path
+
+    def _dump(*_):
+        where = Path(os.environ["BENCH_MEMTRACE_DIR"])
+        name = (where / "next").read_text().strip()
+        tracemalloc.take_snapshot().dump(str(where / f"{name}.snap"))
+        (where / f"{name}.done").write_text("")
+
+    signal.signal(signal.SIGUSR2, _dump)
+
 application = ProtocolTypeRouter(
     {"http": project.application_mapping["http"], "websocket": websocket}
 )

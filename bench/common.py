@@ -8,7 +8,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -77,6 +78,32 @@ def flush_redis(url: str) -> None:
     import redis
 
     redis.Redis.from_url(url).flushdb()
+
+
+@contextmanager
+def scratch_environment() -> Iterator[dict[str, str]]:
+    """For the diagnostics (bench/memtrace.py, bench/pagetime.py): the run's environment,
+    its own database created, migrated (static files collected) and dropped afterwards,
+    and its Redis database flushed before and after, as ``make bench`` does."""
+    env = prepare_environment()
+    print(machine_line(), flush=True)
+    create_database(env["DATABASE_URL"])
+    try:
+        flush_redis(env["REDIS_URL"])
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        call_command("collectstatic", verbosity=0, interactive=False)
+        yield env
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop_database(env["DATABASE_URL"])
+        flush_redis(env["REDIS_URL"])
 
 
 def analyze() -> None:

@@ -132,7 +132,10 @@ async def measure(rows, cookies, *, ports: list[int], rounds: int, bare_port: in
     p50s: dict[str, list[float]] = {k: [] for k in results}
     lost = dict.fromkeys(results, 0)
     await first_frames(fleet, via_http)  # warm: first render, imports; gives the envelope
-    envelope.update(await asyncio.wait_for(layer.receive(listener), 5))
+    while "payload" not in envelope:  # the post's event, not a presence summary before it
+        message = await asyncio.wait_for(layer.receive(listener), 5)
+        if "payload" in message:
+            envelope.update(message)
     # Every socket keeps this copy (the real post's author and moderators get theirs apart).
     envelope.update(author_tag=None, moderators_copy=False)
     await layer.group_discard(live.channel_for_group(rows.group.pk), listener)

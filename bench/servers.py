@@ -76,7 +76,10 @@ def command(kind: str, port: int) -> list[str]:
 
 @contextmanager
 def server(
-    kind: str = "daphne", env: dict[str, str] | None = None, health: str = "/bench/trivial/"
+    kind: str = "daphne",
+    env: dict[str, str] | None = None,
+    health: str = "/bench/trivial/",
+    startup: float = 60,
 ):
     """One server process; yields ``(proc, port)`` once it answers."""
     port = free_port()
@@ -90,7 +93,7 @@ def server(
         preexec_fn=raise_nofile,  # noqa: PLW1509 - no threads started yet in the child
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + startup
         while True:
             if proc.poll() is not None:
                 log.seek(0)

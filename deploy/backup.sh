@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make backup: a custom-format pg_dump of DATABASE_URL into BACKUP_DIR (docs/deploy.md, "Backups").
+# make backup: a custom-format pg_dump of DATABASE_URL into BACKUP_DIR (docs/deploy.md,
+# "Backups and restore").
 #
 #   DATABASE_URL      the database to dump (postgres://...); required
 #   BACKUP_DIR        where dumps go (default: backups/ beside this repository's Makefile)
@@ -11,27 +12,16 @@
 set -euo pipefail
 
 die() { echo "backup: $*" >&2; exit 1; }
+# shellcheck source=deploy/pg-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pg-env.sh"
 
-url="${DATABASE_URL:-}"
-[[ -n "$url" ]] || die "DATABASE_URL is not set"
-# django-environ's spellings of PostgreSQL; libpq takes postgresql:// (and postgres://).
-case "$url" in
-  postgresql://*|postgres://*) ;;
-  pgsql://*) url="postgresql://${url#pgsql://}" ;;
-  *) die "DATABASE_URL is not a PostgreSQL URL (backups are PostgreSQL only)" ;;
-esac
-dir="${BACKUP_DIR:-backups}"
+pg_url
+
+dir="${BACKUP_DIR:-$root/backups}"
 keep="${BACKUP_KEEP_DAYS:-30}"
 [[ "$keep" =~ ^[0-9]+$ ]] || die "BACKUP_KEEP_DAYS must be a whole number of days"
 
-# pg_dump refuses a server newer than itself; say so plainly, before anything is written.
-client_major=$(pg_dump --version | sed -E 's/^[^0-9]*([0-9]+).*/\1/')
-server_num=$(psql --no-psqlrc -X -At -d "$url" -c "SHOW server_version_num") \
-  || die "cannot reach the database"
-server_major=$((server_num / 10000))
-if (( client_major < server_major )); then
-  die "pg_dump $client_major is older than the server ($server_major): install the client of $server_major or newer"
-fi
+pg_client_not_older pg_dump
 
 # Dumps hold everything members wrote: readable by this user only.
 umask 077

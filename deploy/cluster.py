@@ -193,11 +193,17 @@ def write_nginx_conf(config: dict, run: Path) -> None:
 # --- Processes --------------------------------------------------------------------------------
 
 
-def read_pid(run: Path, name: str) -> int | None:
+def read_pid_file(run: Path, name: str) -> tuple[int | None, str | None]:
+    """The pid in ``<name>.pid`` and the start time recorded beside it (None: not recorded)."""
     try:
-        return int((run / f"{name}.pid").read_text().split()[0])
+        fields = (run / f"{name}.pid").read_text().split()
+        return int(fields[0]), (fields[1] if len(fields) > 1 else None)
     except (OSError, ValueError, IndexError):
-        return None
+        return None, None
+
+
+def read_pid(run: Path, name: str) -> int | None:
+    return read_pid_file(run, name)[0]
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -206,6 +212,12 @@ def _stat(pid: int) -> list[str] | None:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def start_time(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot): a pid used again later has another."""
+    fields = _stat(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else None
 
 
 def alive(pid: int | None) -> bool:
@@ -225,12 +237,15 @@ def group_members(pgid: int) -> list[int]:
 
 
 def running(run: Path, name: str) -> int | None:
-    pid = read_pid(run, name)
-    # A pid file whose process is gone (or whose number now names another program's
-    # session) does not count: only a leader of its own process group is ours.
-    if alive(pid) and int(_stat(pid)[2]) == pid:
-        return pid
-    return None
+    pid, started = read_pid_file(run, name)
+    # A pid file whose process is gone, or whose number now names another program (the
+    # kernel reuses numbers), does not count: ours leads its own process group and started
+    # at the time recorded when it was spawned.
+    if not alive(pid) or int(_stat(pid)[2]) != pid:
+        return None
+    if started is not None and start_time(pid) != started:
+        return None
+    return pid
 
 
 def spawn(name: str, argv: list[str], env: dict[str, str], run: Path) -> int:
@@ -246,7 +261,8 @@ def spawn(name: str, argv: list[str], env: dict[str, str], run: Path) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a process group of its own: what stop signals
         )
-    (run / f"{name}.pid").write_text(f"{proc.pid}\n")
+    # The start time too: `stop` signals the pid only while it still names this process.
+    (run / f"{name}.pid").write_text(f"{proc.pid} {start_time(proc.pid)}\n")
     return proc.pid
 
 
@@ -327,9 +343,13 @@ def start(names: list[str]) -> None:
         config = cluster_config()
         if any(running(run, n) for n in commands(config, run)):
             fail(f"a cluster is already running from {run}: `stop` it first, or name a process")
-        (run / "mail").mkdir(exist_ok=True)
+        # The emails themselves (when EMAIL_URL is not set): addresses and what members
+        # wrote, for this user only, like the key in env.json.
+        (run / "mail").mkdir(mode=0o700, exist_ok=True)
+        (run / "mail").chmod(0o700)
         saved.touch(mode=0o600)
-        saved.write_text(json.dumps(config, indent=2))  # holds the throwaway SECRET_KEY
+        saved.chmod(0o600)  # also when an earlier run left the file with other modes
+        saved.write_text(json.dumps(config, indent=2))  # holds the SECRET_KEY
     env = process_env(config)
     argvs = commands(config, run)
     unknown = set(names) - set(argvs)
@@ -391,8 +411,9 @@ def stop() -> None:
             # its task (warm shutdown) and stops its pool children itself.
             os.kill(pid, signal.SIGTERM)
             groups[name] = pid
-        elif pid and group_members(pid):
+        elif pid and not alive(pid) and group_members(pid):
             # The leader is gone (killed) but left processes in its group: pool children.
+            # (A group keeps its number while any member lives: no other program has it.)
             os.killpg(pid, signal.SIGTERM)
             groups[name] = pid
     deadline = time.monotonic() + STOP_WAIT

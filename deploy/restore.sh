@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # make restore BACKUP=<file>: pg_restore a dump of `make backup` into DATABASE_URL, then
-# run `manage.py smoke_check` on it (docs/deploy.md, "Backups").
+# run `manage.py smoke_check` on it (docs/deploy.md, "Backups and restore").
 #
 #   BACKUP         the dump to restore; required
 #   DATABASE_URL   the database to restore into; it must exist and be empty, unless
 #   RESTORE_CLEAN=1   which drops the dump's objects first (pg_restore --clean --if-exists)
-#   PYTHON         the interpreter for the smoke check (default .venv/bin/python)
+#   PYTHON         the interpreter for the smoke check (default the repository's .venv/bin/python)
 #
 # Objects are owned by DATABASE_URL's user (--no-owner) and no grants are replayed
 # (--no-acl): the roles of the server the dump came from need not exist here. Everything
@@ -13,26 +13,16 @@
 set -euo pipefail
 
 die() { echo "restore: $*" >&2; exit 1; }
+# shellcheck source=deploy/pg-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pg-env.sh"
 
 backup="${1:-${BACKUP:-}}"
 [[ -n "$backup" ]] || die "no backup given: make restore BACKUP=backups/supportgroup-<timestamp>.dump"
 [[ -f "$backup" ]] || die "$backup is not a file"
-url="${DATABASE_URL:-}"
-[[ -n "$url" ]] || die "DATABASE_URL is not set"
-case "$url" in
-  postgresql://*|postgres://*) ;;
-  pgsql://*) url="postgresql://${url#pgsql://}" ;;
-  *) die "DATABASE_URL is not a PostgreSQL URL" ;;
-esac
-python="${PYTHON:-.venv/bin/python}"
+pg_url
+python="${PYTHON:-$root/.venv/bin/python}"
 
-psql_q() { psql --no-psqlrc -X -At -v ON_ERROR_STOP=1 -d "$url" -c "$1"; }
-
-client_major=$(pg_restore --version | sed -E 's/^[^0-9]*([0-9]+).*/\1/')
-server_num=$(psql_q "SHOW server_version_num") || die "cannot reach the database"
-if (( client_major < server_num / 10000 )); then
-  die "pg_restore $client_major is older than the server ($((server_num / 10000)))"
-fi
+pg_client_not_older pg_restore
 
 # Anything of ours in the target (tables, sequences, views in any schema but the system's)
 # means it is in use: never restore over it by accident.
@@ -52,4 +42,5 @@ pg_restore --no-owner --no-acl --single-transaction --exit-on-error --no-passwor
   "${clean[@]}" --dbname="$url" "$backup" || die "pg_restore failed; the target is unchanged"
 echo "restored $backup"
 
+cd "$root"  # manage.py, and PYTHON relative to the repository (as make passes it)
 DATABASE_URL="$url" "$python" manage.py smoke_check

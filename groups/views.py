@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -54,13 +56,21 @@ def _target(group: Group, membership_id: int) -> Membership:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _guidelines_html(text: str):
+    """The guidelines as HTML: rendered and sanitised once per text and process, not per
+    page (a pure function of the text; an edit is a new text)."""
+    return render_markdown_lite(text)
+
+
 def group_context(request, group: Group, **extra) -> dict:
     user = request.user
     can_moderate = permissions.can_moderate(user, group)
     return {
         "group": group,
         "membership": permissions.membership_for(user, group),
-        "guidelines_html": render_markdown_lite(group.guidelines),
+        # A callable: the template calls it only on the pages that show the guidelines.
+        "guidelines_html": functools.partial(_guidelines_html, group.guidelines),
         "can_moderate": can_moderate,
         "can_change_settings": permissions.can_change_settings(user, group),
         "can_manage_invitations": permissions.can_manage_invitations(user, group),

@@ -16,7 +16,8 @@ into their own log lines. So:
   configuration or a lost connection, never a row or a value, and operators need them;
 - a withheld message is tagged with a short keyed hash (``#1a2b3c4d``), the same wherever
   the same message is written, so repeated errors can be matched up without reading them;
-- anything shaped like an email address is replaced.
+- anything shaped like an email address is replaced, and so is daphne's name for a
+  socket (its client's address and path: who was in which group).
 
 ``JsonFormatter`` writes the same, withheld the same way, as one JSON object per line
 (``LOG_FORMAT=json``, the production default; docs/operations.md, "Logs").
@@ -38,6 +39,11 @@ WITHHELD = "(message withheld: it may hold what someone wrote)"
 # Ends in a top-level domain of letters: "redis://:**@127.0.0.1" is not an address.
 EMAIL_ADDRESS = re.compile(r"\w[\w.!#$%&'*+/=?^`{|}~-]*@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}\b")
 EMAIL_SHOWN_AS = "(an email address)"
+# daphne names a socket by its client address and path in its own warnings ("Application
+# instance ... for connection <WebSocketProtocol client=['203.0.113.9', 50312]
+# path=b'/ws/groups/<slug>/'> took too long to shut down"): who was in which group.
+DAPHNE_SOCKET = re.compile(r"<WebSocketProtocol client=.*? path=b?(['\"]).*?\1>")
+DAPHNE_SOCKET_SHOWN_AS = "<WebSocketProtocol (client and path withheld)>"
 
 # How a database driver says the connection is gone: nothing from a row in it.
 _LOST_CONNECTION = re.compile(
@@ -235,7 +241,7 @@ class PrivateFormatter(logging.Formatter):
             for quoted in (repr(exc), message):
                 if len(quoted) > 3:  # "" or "()" would match anywhere
                     text = text.replace(quoted, shown)
-        return _withhold_shaped(text)
+        return _withhold_shaped(DAPHNE_SOCKET.sub(DAPHNE_SOCKET_SHOWN_AS, text))
 
     def format(self, record: logging.LogRecord) -> str:
         # Formatter.format reuses an exc_text another handler cached (with the message in

@@ -142,6 +142,29 @@ def _log_access(request, status: int, started: float) -> None:
     )
 
 
+class _Serving:
+    """One HTTP request: its id current while the view runs, then its access line."""
+
+    def __init__(self, request) -> None:
+        self.request = request
+        self.rid = request.request_id = accept_or_make(request.headers.get(HEADER))
+        self.status = 500  # what the client gets if an exception escapes
+
+    def __enter__(self) -> _Serving:
+        self.token = _current.set(self.rid)
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        _log_access(self.request, self.status, self.started)
+        _current.reset(self.token)
+
+    def answered(self, response):
+        self.status = response.status_code
+        response[HEADER] = self.rid
+        return response
+
+
 class RequestIdMiddleware:
     """Outermost: every answer, redirects and static files included, has an id and a line."""
 
@@ -154,33 +177,12 @@ class RequestIdMiddleware:
         if self.is_async:
             markcoroutinefunction(self)
 
-    def _begin(self, request) -> tuple[str, contextvars.Token, float]:
-        rid = accept_or_make(request.headers.get(HEADER))
-        request.request_id = rid
-        return rid, _current.set(rid), time.monotonic()
-
     def __call__(self, request):
         if self.is_async:
             return self.__acall__(request)
-        rid, token, started = self._begin(request)
-        status = 500  # what the client gets if an exception escapes
-        try:
-            response = self.get_response(request)
-            status = response.status_code
-        finally:
-            _log_access(request, status, started)
-            _current.reset(token)
-        response[HEADER] = rid
-        return response
+        with _Serving(request) as serving:
+            return serving.answered(self.get_response(request))
 
     async def __acall__(self, request):
-        rid, token, started = self._begin(request)
-        status = 500
-        try:
-            response = await self.get_response(request)
-            status = response.status_code
-        finally:
-            _log_access(request, status, started)
-            _current.reset(token)
-        response[HEADER] = rid
-        return response
+        with _Serving(request) as serving:
+            return serving.answered(await self.get_response(request))

@@ -4,10 +4,9 @@ import os
 from dataclasses import dataclass
 
 import pytest
-from django.conf import settings
 
 from tests.factories import GroupFactory, MembershipFactory, UserFactory
-from tests.services import missing
+from tests.services import missing, ping_test_redis
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -23,16 +22,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture
 def redis_url() -> str:
     """The real Redis that tests opt into, on a database number of its own, flushed."""
-    import redis
-
-    url = settings.TEST_REDIS_URL
-    if not url:
-        missing("Redis (set REDIS_URL=redis://...)")
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError:
-        missing(f"Redis at {url}")
+    url, client = ping_test_redis()
     client.flushdb()
     yield url
     client.flushdb()

@@ -44,6 +44,33 @@ def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: floa
     raise TimeoutError(f"nothing listened on port {port} within {timeout}s")
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL if ``proc`` is still there after ``timeout`` seconds; reaped."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def ping_test_redis() -> tuple[str, object]:
+    """The URL of the Redis tests opt into and a client of it that answered a PING
+    (``missing`` otherwise). The caller closes the client."""
+    import redis
+    from django.conf import settings
+
+    url = settings.TEST_REDIS_URL
+    if not url:
+        missing("Redis (set REDIS_URL=redis://...)")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        missing(f"Redis at {url}")
+    return url, client
+
+
 def database_url_for_subprocess() -> str:
     """The URL of the database the running test uses (the test database)."""
     from django.db import connection
@@ -95,12 +122,7 @@ def asgi_server(
         wait_for_port(port, proc)
         yield f"http://127.0.0.1:{port}", proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
         Path(log.name).unlink(missing_ok=True)
 

@@ -435,7 +435,7 @@ PUBLIC_CACHEABLE_VIEWS = frozenset(
 # --- i18n / time ------------------------------------------------------------
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
-USE_I18N = True
+USE_I18N = False
 USE_TZ = True
 
 # --- Static files (whitenoise serves them; `make run` needs nothing else) ---

@@ -16,11 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
 
 from tests.journeys.test_worker import smtp_inbox
-from tests.services import ROOT, database_url_for_subprocess, free_port, missing
+from tests.services import ROOT, database_url_for_subprocess, free_port, missing, ping_test_redis
 
 CLUSTER = ROOT / "deploy" / "cluster.py"
 
@@ -50,7 +49,7 @@ class Cluster:
         assert out.returncode == 0, out.stdout + out.stderr
 
     def pid(self, name: str) -> int:
-        return int((self.run / f"{name}.pid").read_text())
+        return int((self.run / f"{name}.pid").read_text().split()[0])  # then its start time
 
     def log(self, name: str) -> str:
         return (self.run / f"{name}.log").read_text(errors="replace")
@@ -68,14 +67,7 @@ def cluster(django_db_setup, django_db_blocker):
         missing("PostgreSQL (set DATABASE_URL=postgres://...)")
     if not os.access("/usr/sbin/nginx", os.X_OK):
         missing("nginx (/usr/sbin/nginx: apt-get install nginx)")
-    redis_url = settings.TEST_REDIS_URL
-    if not redis_url:
-        missing("Redis (set REDIS_URL=redis://...)")
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError:
-        missing(f"Redis at {redis_url}")
+    redis_url, client = ping_test_redis()
     # Once per module, not per test: the workers' queues live in this database.
     client.flushdb()
 

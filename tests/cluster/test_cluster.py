@@ -11,6 +11,7 @@ import contextlib
 import http.client
 import os
 import random
+import re
 import signal
 import subprocess
 import threading
@@ -518,6 +519,54 @@ def test_a_chunk_whose_pool_child_was_killed_is_finished_within_the_bound(cluste
     assert DigestDelivery.objects.filter(status="sent").count() == len(members)
 
 
+# --- What the cluster writes ------------------------------------------------------------------
+
+# Written by the tests above and below: none may reach a log.
+MEMBER_TEXT = re.compile(
+    r"Written on the first node|Sent as a form|Form post|Socket post|Sent again"
+    r"|Posted during the restart|Quokka wrote this"
+)
+MEMBER_EMAIL = re.compile(r"person\d+@example\.com")  # tests.factories.UserFactory
+# A request's path (a route pattern has <...>; a source file's path, /.../main/groups/x.py in
+# a traceback, has a name before the slash).
+A_PATH = re.compile(r"(?:(?<![\w.])|(?<=/ws))/(?:groups|invite|email/unsubscribe)/[^<\s]")
+
+
+def test_no_file_the_cluster_writes_holds_member_text_an_address_or_a_token(cluster):
+    """Run after the others (file order): their posts, digests, kills and stops are in the logs."""
+    group = GroupFactory()
+    theme = WeeklyThemeFactory(group=group)
+    member = seasoned_member(group)
+    cookie = session_cookie(member.user)
+    token = "QuokkaTokenInThePath0123"
+    status, _ = reflect(cluster, group, theme, cookie, "Quokka wrote this", str(uuid.uuid4()))
+    assert status == 302
+    for path in (f"/invite/{token}/", f"/email/unsubscribe/{token}/?x={member.user.email}"):
+        connection = http.client.HTTPConnection("127.0.0.1", cluster.port, timeout=30)
+        try:
+            connection.request("GET", path, headers={"Cookie": cookie, "Referer": path})
+            response = connection.getresponse()
+            response.read()
+        finally:
+            connection.close()
+        # nginx hides the node's copy of the id: the answer carries it once.
+        assert len(response.headers.get_all("X-Request-ID")) == 1
+
+    secret_key = cluster.env["SECRET_KEY"]
+    written = {
+        path.relative_to(cluster.run): path.read_text(errors="replace")
+        for path in cluster.run.rglob("*")
+        if path.is_file() and path.name not in {"env.json", "celerybeat-schedule"}
+    }
+    assert any(str(name).startswith("web") for name in written)
+    for name, text in written.items():
+        for found in (MEMBER_TEXT, MEMBER_EMAIL, A_PATH):
+            assert not found.search(text), (name, found.search(text)[0])
+        assert token not in text and secret_key not in text, name
+    # The environment file holds the run's SECRET_KEY: its owner's only.
+    assert (cluster.run / "env.json").stat().st_mode & 0o077 == 0
+
+
 # --- make cluster-stop -----------------------------------------------------------------------
 
 
@@ -527,9 +576,13 @@ def test_stop_ends_exactly_the_processes_the_cluster_started(cluster):
     children = [c for name in ("worker1", "worker2", "nginx") for c in pool_children(leaders[name])]
     assert children  # pool children and nginx's worker: stopped with their leader
     bystander = subprocess.Popen(["sleep", "60"])
+    # A leader of its own session, like the cluster's processes, named by a pid file left from
+    # an earlier run (the kernel reuses numbers): stop must leave it alone too.
+    stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
         status = cluster.command("status")
         assert status.returncode == 0 and status.stdout.count("running") == len(names)
+        (cluster.run / "stale.pid").write_text(f"{stranger.pid} 1\n")  # started at tick 1
 
         out = cluster.command("stop")
         assert out.returncode == 0, out.stderr
@@ -537,10 +590,12 @@ def test_stop_ends_exactly_the_processes_the_cluster_started(cluster):
             assert not _running(pid), pid
         assert not list(cluster.run.glob("*.pid"))
         assert bystander.poll() is None  # nothing else was signalled
+        assert stranger.poll() is None
         assert cluster.command("status").returncode == 1
     finally:
-        bystander.kill()
-        bystander.wait()
+        for other in (bystander, stranger):
+            other.kill()
+            other.wait()
 
 
 def _running(pid: int) -> bool:

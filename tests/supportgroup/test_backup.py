@@ -95,21 +95,31 @@ def dump(content, tmp_path) -> Path:
     return Path(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.fixture
+def restored(dump, new_database) -> str:
+    """A new database with ``dump`` restored into it (deploy/restore.sh, smoke check passed)."""
+    target = new_database()
+    result = run(["deploy/restore.sh", str(dump)], DATABASE_URL=target)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return target
+
+
+def on_table(model, query: str) -> sql.Composed:
+    """``query`` with ``{}`` standing for ``model``'s table."""
+    return sql.SQL(query).format(sql.Identifier(model._meta.db_table))
+
+
 def counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         return {
-            model.__name__: conn.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(model._meta.db_table))
-            ).fetchone()[0]
+            model.__name__: conn.execute(on_table(model, "SELECT count(*) FROM {}")).fetchone()[0]
             for model in (User, Group, Reflection)
         }
 
 
 def reflection_body(url: str, pk: int) -> str:
     with psycopg.connect(url) as conn:
-        query = sql.SQL("SELECT body FROM {} WHERE id = %s").format(
-            sql.Identifier(Reflection._meta.db_table)
-        )
+        query = on_table(Reflection, "SELECT body FROM {} WHERE id = %s")
         return conn.execute(query, [pk]).fetchone()[0]
 
 
@@ -131,9 +141,8 @@ def test_a_backup_restores_into_a_fresh_database_that_passes_the_smoke_check(
     assert reflection_body(target, content.pk) == TEXT
 
 
-def test_the_smoke_check_fails_on_a_database_with_unapplied_migrations(dump, new_database):
-    target = new_database()
-    assert run(["deploy/restore.sh", str(dump)], DATABASE_URL=target).returncode == 0
+def test_the_smoke_check_fails_on_a_database_with_unapplied_migrations(restored):
+    target = restored
     with psycopg.connect(target) as conn:
         latest = conn.execute(
             "SELECT name FROM django_migrations WHERE app = 'journeys' ORDER BY name DESC LIMIT 1"
@@ -147,15 +156,10 @@ def test_the_smoke_check_fails_on_a_database_with_unapplied_migrations(dump, new
     assert reason == f"CommandError: 1 unapplied migration(s): journeys.{latest}"
 
 
-def test_the_smoke_check_fails_when_no_group_can_be_shown_unless_allowed(dump, new_database):
-    target = new_database()
-    assert run(["deploy/restore.sh", str(dump)], DATABASE_URL=target).returncode == 0
+def test_the_smoke_check_fails_when_no_group_can_be_shown_unless_allowed(restored):
+    target = restored
     with psycopg.connect(target) as conn:
-        conn.execute(
-            sql.SQL("UPDATE {} SET status = 'removed'").format(
-                sql.Identifier(Membership._meta.db_table)
-            )
-        )
+        conn.execute(on_table(Membership, "UPDATE {} SET status = 'removed'"))
 
     refused = run([sys.executable, "manage.py", "smoke_check"], DATABASE_URL=target)
     allowed = run(
@@ -168,14 +172,11 @@ def test_the_smoke_check_fails_when_no_group_can_be_shown_unless_allowed(dump, n
     assert "page: skipped" in allowed.stdout
 
 
-def test_restore_refuses_a_non_empty_target_unless_told_to_clean_it(content, dump, new_database):
-    target = new_database()
-    assert run(["deploy/restore.sh", str(dump)], DATABASE_URL=target).returncode == 0
+def test_restore_refuses_a_non_empty_target_unless_told_to_clean_it(content, dump, restored):
+    target = restored
     with psycopg.connect(target) as conn:
         conn.execute(
-            sql.SQL("UPDATE {} SET body = %s WHERE id = %s").format(
-                sql.Identifier(Reflection._meta.db_table)
-            ),
+            on_table(Reflection, "UPDATE {} SET body = %s WHERE id = %s"),
             ["changed since the backup", content.pk],
         )
 

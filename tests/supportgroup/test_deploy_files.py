@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import ROOT, free_port, missing, wait_for_port
+from tests.services import ROOT, free_port, missing, stop_process, wait_for_port
 
 NGINX = Path("/usr/sbin/nginx")
 SITE = ROOT / "deploy" / "nginx" / "supportgroup.conf"
@@ -72,6 +72,7 @@ def site_for_test(
         (r"ssl_certificate \S+;", f"ssl_certificate {cert};"),
         (r"ssl_certificate_key \S+;", f"ssl_certificate_key {key};"),
         (r"access_log \S+ supportgroup;", f"access_log {tmp_path}/access.log supportgroup;"),
+        (r"error_log \S+ crit;", f"error_log {tmp_path}/site-error.log crit;"),
     ]
     for pattern, value in replacements:
         site, found = re.subn(pattern, value, site)
@@ -179,12 +180,7 @@ def running_nginx(
         wait_for_port(ports["https"], proc)
         yield ports
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def https_request(port: int, path: str, *, method: str = "GET", headers=None, data=None):
@@ -276,6 +272,24 @@ def test_nginx_retries_a_read_on_another_process_but_never_sends_a_post_twice(
     good_posts = [m for m, _ in healthy.requests if m == "POST"]
     assert len(failed_posts) + len(good_posts) == sent
     assert posts.count(502) == len(failed_posts) and posts.count(200) == len(good_posts)
+
+
+def test_nginx_logs_no_path_when_a_process_fails(nginx_bin, certificate, tmp_path):
+    """A process that refuses the connection: the client gets nginx's 502, and neither the
+    access log nor an error log has the path, where an invitation link carries its token."""
+    token = "invitation-token-Quokka"
+    nobody_listens = free_port()
+    with running_nginx(nginx_bin, tmp_path, certificate, [nobody_listens]) as ports:
+        status, _, _ = https_request(
+            ports["https"],
+            f"/invite/{token}/",
+            headers={"Referer": f"https://example.org/invite/{token}/"},
+        )
+
+    assert status == 502
+    logs = {p.name: p.read_text(errors="replace") for p in tmp_path.glob("*.log")}
+    assert " 502 " in logs["access.log"]
+    assert [name for name, text in logs.items() if token in text] == []
 
 
 def test_nginx_passes_websocket_upgrades(nginx_bin, certificate, tmp_path):

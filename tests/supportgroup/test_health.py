@@ -25,13 +25,18 @@ def test_healthz_ok(client):
     }
 
 
-def test_healthz_503_when_channel_layer_unreachable(client, settings):
+@pytest.fixture
+def unreachable_channel_layer(settings):
+    """The channel layer on a Redis port where nothing listens."""
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [f"redis://127.0.0.1:{free_port()}/0"]},
         }
     }
+
+
+def test_healthz_503_when_channel_layer_unreachable(client, unreachable_channel_layer):
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
@@ -127,14 +132,8 @@ def test_readyz_answers_as_healthz_while_not_draining(client, not_draining):
 
 
 def test_readyz_answers_as_healthz_when_a_dependency_is_down(
-    client, settings, not_draining, caplog
+    client, unreachable_channel_layer, not_draining, caplog
 ):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{free_port()}/0"]},
-        }
-    }
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["channel_layer"].startswith("down")

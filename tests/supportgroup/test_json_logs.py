@@ -18,7 +18,7 @@ from django.test import RequestFactory
 from supportgroup import request_id
 from supportgroup.logging import WITHHELD, JsonFormatter
 from supportgroup.request_id import RequestIdFilter
-from tests.services import ROOT, database_url_for_subprocess, run_django
+from tests.services import ROOT, database_url_for_subprocess, run_django, stop_process
 
 CANARY = "Quokkacanary"
 EMAIL = "quokkacanary.rosa@example.org"
@@ -94,6 +94,30 @@ def test_a_records_extra_is_not_written():
     text = json.dumps(line)
     assert "secret-token" not in text and "quokkacanary" not in text.lower()
     assert "request" not in line and "status_code" not in line
+
+
+def test_daphnes_name_for_a_socket_is_withheld():
+    """daphne's own warning names the socket by its client's address and its path."""
+
+    class WebSocketProtocol:  # daphne.ws_protocol's repr, as daphne 4.2 writes it
+        client_addr = ["203.0.113.9", 50312]
+        path = b"/ws/groups/quokkacanary-circle/"
+
+        def __repr__(self):
+            return f"<WebSocketProtocol client={self.client_addr!r} path={self.path!r}>"
+
+    line = write(
+        lambda log: log.warning(
+            "Application instance %r for connection %s took too long to shut down and was killed.",
+            "<Task cancelled name='Task-7'>",
+            repr(WebSocketProtocol()),
+        )
+    )
+    assert "quokkacanary" not in line["message"] and "203.0.113.9" not in line["message"]
+    assert line["message"].endswith(
+        "for connection <WebSocketProtocol (client and path withheld)> took too long to shut "
+        "down and was killed."
+    )
 
 
 def test_a_message_breaking_lines_stays_one_line():
@@ -185,12 +209,7 @@ def test_a_worker_writes_json_lines_with_the_task_id(redis_url, tmp_path):
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.2)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=15)
     written = log_path.read_text().splitlines()
     # Celery's own format ("[2026-11-22 10:00:00,123: INFO/MainProcess] ...") never: what it
     # writes outside logging (running as root's SecurityWarning, "worker: Warm shutdown")
