@@ -193,6 +193,8 @@ MATRIX: dict[str, list[Case]] = {
     "home": [Case(site("home"), get="200 200 200 200 200 200 200 200 200")],
     "crisis_help": [Case(site("crisis_help"), get="200 200 200 200 200 200 200 200 200")],
     "healthz": [Case(site("healthz"), get="200 200 200 200 200 200 200 200 200")],
+    # Readiness: what /healthz says while the process is not draining, for everyone.
+    "readyz": [Case(site("readyz"), get="200 200 200 200 200 200 200 200 200")],
     "pwa_manifest": [Case(site("pwa_manifest"), get="200 200 200 200 200 200 200 200 200")],
     "service_worker": [Case(site("service_worker"), get="200 200 200 200 200 200 200 200 200")],
     "offline": [Case(site("offline"), get="200 200 200 200 200 200 200 200 200")],
