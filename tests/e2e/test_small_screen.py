@@ -156,3 +156,24 @@ def test_without_javascript_the_writing_box_opens_and_posts(logged_in_page, serv
         page.locator("#feed-items .reflection", has_text="Posted with a plain form.")
     ).to_have_count(1)
     page.context.close()
+
+
+def test_the_group_menu_shows_the_current_page_without_a_swipe(logged_in_page, server: str):
+    """A moderator's group menu is wider than a phone: on a page near its end, the row is
+    scrolled so that the current page's item is in sight (static/js/menus.js)."""
+    group, viewer, _newest = _world("moderator")
+    page = logged_in_page(server, viewer.user)
+    page.goto(f"{server}{reverse('groups:my_settings', kwargs={'slug': group.slug})}")
+    row = page.get_by_role("navigation", name=group.name).locator("ul")
+    current = row.locator('[aria-current="page"]')
+    expect(current).to_have_text("My settings")
+    assert row.evaluate("ul => ul.scrollWidth > ul.clientWidth")  # the row does scroll
+    box, item = row.bounding_box(), current.bounding_box()
+    assert box["x"] <= item["x"] and item["x"] + item["width"] <= box["x"] + box["width"], (
+        box,
+        item,
+    )
+
+    # On the first item nothing moves: the row starts at its beginning.
+    page.goto(f"{server}/groups/{group.slug}/")
+    assert row.evaluate("ul => ul.scrollLeft") == 0
