@@ -508,7 +508,7 @@ def invitation(request, token: str):
             {
                 "invitation": inv,
                 "group": group,
-                "guidelines_html": render_markdown_lite(group.guidelines),
+                "guidelines_html": _guidelines_html(group.guidelines),
                 "next": reverse("groups:invitation", args=[token]),
             },
         )
@@ -538,7 +538,7 @@ def invitation(request, token: str):
         {
             "invitation": inv,
             "group": group,
-            "guidelines_html": render_markdown_lite(group.guidelines),
+            "guidelines_html": _guidelines_html(group.guidelines),
             "join_form": form,
             "membership": membership,
         },

@@ -166,7 +166,10 @@ class ClearSiteDataOnSignOutMiddleware(MiddlewareMixin):
     HEADER = '"cache", "storage"'
 
     def process_request(self, request: HttpRequest) -> None:
-        request._signed_in_before = request.user.is_authenticated
+        # Only a POST ends a session here (allauth and the admin sign out by POST, and so
+        # does deleting an account): any other request loads no session or user for this.
+        if request.method == "POST":
+            request._signed_in_before = request.user.is_authenticated
 
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase

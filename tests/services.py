@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import email
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
 ROOT = Path(__file__).resolve().parent.parent
 DAPHNE_LIMITS = ["--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536"]
@@ -242,3 +246,53 @@ def healthz(base: str, timeout: float = 10) -> tuple[int, dict, float]:
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
     return status, json.loads(raw), time.monotonic() - started
+
+
+# --- Mail and worker processes (tests/journeys/test_worker.py, tests/cluster) ---------------
+
+
+class Inbox:
+    def __init__(self, delay: float = 0):
+        self.messages: list[email.message.Message] = []
+        self.recipients: list[str] = []
+        self.arrived = threading.Event()
+        self.delay = delay  # seconds the server takes to accept each message
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        await asyncio.sleep(self.delay)
+        self.messages.append(email.message_from_bytes(envelope.content))
+        self.recipients.extend(envelope.rcpt_tos)
+        self.arrived.set()
+        return "250 OK"
+
+
+@contextmanager
+def smtp_inbox(delay: float = 0) -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox(delay)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
+
+
+def wait_until(condition, *, timeout: float, what: str, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            tail = log.read_text()[-3000:] if log and log.exists() else ""
+            raise AssertionError(f"{what} not within {timeout:.0f} s\n{tail}")
+        time.sleep(0.05)
+
+
+def pool_children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children

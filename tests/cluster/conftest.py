@@ -18,8 +18,14 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.journeys.test_worker import smtp_inbox
-from tests.services import ROOT, database_url_for_subprocess, free_port, missing, ping_test_redis
+from tests.services import (
+    ROOT,
+    database_url_for_subprocess,
+    free_port,
+    missing,
+    ping_test_redis,
+    smtp_inbox,
+)
 
 CLUSTER = ROOT / "deploy" / "cluster.py"
 

@@ -35,8 +35,8 @@ from tests.factories import (
     UserFactory,
     WeeklyThemeFactory,
 )
-from tests.journeys.test_worker import pool_children, wait_until
 from tests.live_client import Watcher, next_of, post_reflection, session_cookie, ws_connect
+from tests.services import pool_children, wait_until
 
 pytestmark = [
     pytest.mark.postgres,

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import email
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,41 +15,22 @@ from pathlib import Path
 
 import pytest
 import redis
-from aiosmtpd.controller import Controller
 from celery import Celery
 from django.utils import timezone
 
 from journeys.models import DigestDelivery
 from tests.factories import GroupFactory, MembershipFactory, ReflectionFactory, WeeklyThemeFactory
-from tests.services import ROOT, database_url_for_subprocess, free_port, run_django
+from tests.services import (
+    ROOT,
+    Inbox,
+    database_url_for_subprocess,
+    pool_children,
+    run_django,
+    smtp_inbox,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-class Inbox:
-    def __init__(self, delay: float = 0):
-        self.messages: list[email.message.Message] = []
-        self.recipients: list[str] = []
-        self.arrived = threading.Event()
-        self.delay = delay  # seconds the server takes to accept each message
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        await asyncio.sleep(self.delay)
-        self.messages.append(email.message_from_bytes(envelope.content))
-        self.recipients.extend(envelope.rcpt_tos)
-        self.arrived.set()
-        return "250 OK"
-
-
-@contextmanager
-def smtp_inbox(delay: float = 0) -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox(delay)
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -186,27 +164,6 @@ def members_with_news(n: int) -> list:
     theme = WeeklyThemeFactory(group=group, published_at=timezone.now() - timedelta(days=1))
     ReflectionFactory(theme=theme)
     return [MembershipFactory(group=group) for _ in range(n)]
-
-
-def wait_until(condition, *, timeout: float, what: str, log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            tail = log.read_text()[-3000:] if log and log.exists() else ""
-            raise AssertionError(f"{what} not within {timeout:.0f} s\n{tail}")
-        time.sleep(0.05)
-
-
-def pool_children(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
 
 
 def assert_each_member_got_one_digest(inbox: Inbox, members: list) -> None:
