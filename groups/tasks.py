@@ -1,4 +1,8 @@
-"""Transactional emails of the groups app: sent after the commit, retried on network trouble."""
+"""Transactional emails of the groups app: sent after the commit, retried on network trouble.
+
+An approved request is told in the app (a notification) and in the next digest, not by
+email: only what can't wait is emailed at once.
+"""
 
 from celery import shared_task
 from django.conf import settings
@@ -6,7 +10,7 @@ from django.urls import reverse
 
 from supportgroup.emails import EMAIL_TASK, build_email
 
-from .models import Invitation, Membership
+from .models import Invitation
 
 
 @shared_task(**EMAIL_TASK)
@@ -25,22 +29,4 @@ def send_invitation_email(invitation_id: int) -> None:
             "link": settings.SITE_URL + reverse("groups:invitation", args=[invitation.token]),
         },
         to=invitation.email,
-    ).send()
-
-
-@shared_task(**EMAIL_TASK)
-def send_request_approved_email(membership_id: int) -> None:
-    """Tell someone their request to join was approved (they may not be watching the page)."""
-    membership = Membership.objects.select_related("group", "user").filter(pk=membership_id).first()
-    if membership is None or not membership.is_active or membership.user.email_paused:
-        return
-    build_email(
-        subject=f"Your request on {settings.SITE_NAME} was approved",
-        template="emails/request_approved",
-        context={
-            "membership": membership,
-            "group": membership.group,
-            "link": settings.SITE_URL + reverse("groups:home", args=[membership.group.slug]),
-        },
-        to=membership.user.email,
     ).send()

@@ -610,3 +610,8 @@ class GroupFeedConsumer(realtime.LiveConsumer):
 
     async def moderation_crisis_alert(self, message) -> None:
         """Shown by ``ws/me/`` (static/js/alerts.js), which every page opens: nothing to do here."""
+
+    async def notifications_unread(self, message) -> None:
+        """The bell's count comes on ``user.<id>``, which this socket also listens to; the
+        bell is kept by ``ws/me/`` (every page opens it, group pages too): nothing to do
+        here, and without this handler the event would end the socket."""

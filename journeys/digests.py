@@ -17,6 +17,7 @@ from django.db.models.lookups import In
 from django.utils import timezone
 
 from groups.models import Group, Membership
+from notifications.models import Notification
 
 from .models import (
     DigestDelivery,
@@ -241,6 +242,10 @@ class DigestContent:
     encouragement_received: int = 0
     replies_received: int = 0
     excerpts: list[str] = field(default_factory=list)
+    # The member's unread in-app notifications in this group; ``new_notifications``: those
+    # among them that arrived (or grew) since the last digest.
+    unread_notifications: int = 0
+    new_notifications: int = 0
 
     @property
     def has_news(self) -> bool:
@@ -252,6 +257,7 @@ class DigestContent:
             or self.encouragements
             or self.encouragement_received
             or self.replies_received
+            or self.new_notifications
         )
 
 
@@ -344,6 +350,27 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
         ).exclude(author_id=F("reflection__author_id")),
         "reflection__author_id",
     )
+    # One query for the chunk: each member's unread notifications in the digest's group.
+    readers = [
+        memberships[d.membership_id] for d in deliveries if d.kind != DigestDelivery.Kind.THEME
+    ]
+    digest_users = {(m.user_id, m.group_id) for m in readers}
+    unread: dict[tuple[int, int], dict] = {}
+    if digest_users:
+        rows = (
+            Notification.objects.filter(
+                AnyOf(F("recipient_id"), {uid for uid, _ in digest_users}),
+                AnyOf(F("group_id"), {gid for _, gid in digest_users}),
+                read_at__isnull=True,
+            )
+            .values("recipient_id", "group_id")
+            .annotate(
+                all=Count("id"),
+                week=Count("id", filter=Q(updated_at__gte=week_ago)),
+                day=Count("id", filter=Q(updated_at__gte=day_ago)),
+            )
+        )
+        unread = {(row["recipient_id"], row["group_id"]): row for row in rows}
     excerpt_groups = {pk for pk, g in groups.items() if g.allow_digest_excerpts}
     excerpts: dict[int, list[tuple[int, str]]] = defaultdict(list)
     if excerpt_groups:
@@ -388,6 +415,8 @@ def build_contents(*, deliveries: list[DigestDelivery], now: datetime) -> dict[i
                 encouragements=group_encouragements.get(m.group_id, {}).get(span, 0),
                 encouragement_received=received.get(m.pk, {}).get(span, 0),
                 replies_received=replies.get(m.pk, {}).get(span, 0),
+                unread_notifications=unread.get((m.user_id, m.group_id), {}).get("all", 0),
+                new_notifications=unread.get((m.user_id, m.group_id), {}).get(span, 0),
             )
             for author_id, body, created_at in excerpts.get(m.group_id, []):
                 if (

@@ -88,6 +88,7 @@ def build_message(content: DigestContent, connection=None) -> EmailMultiAlternat
         if content.theme
         else "",
         "preferences_url": absolute_url("journeys:email_preferences"),
+        "notifications_url": absolute_url("notifications:list"),
         "unsubscribe_url": unsubscribe_url,
     }
     return build_email(

@@ -61,6 +61,11 @@ app.conf.beat_schedule = {
         "task": "journeys.tasks.prune_expired_invitations",
         "schedule": crontab(hour=3, minute=47),
     },
+    # Notifications (#14): read ones 30 days after reading, unread ones after 180 days.
+    "prune-notifications": {
+        "task": "notifications.tasks.prune_notifications",
+        "schedule": crontab(hour=3, minute=53),
+    },
 }
 
 

@@ -39,7 +39,7 @@ class UserConsumer(realtime.LiveConsumer):
 
     It listens to the person's own channel, ``user.<id>`` (``journeys.live.channel_for_user``),
     and forwards what is addressed to them there: a moderator's crisis alerts and open
-    report counts, and logging out. Events are addressed to people, never sent to all and
+    report counts, the notifications bell's unread count, and logging out. Events are addressed to people, never sent to all and
     filtered here. Inbound frames are only heartbeats; nothing else is read.
     """
 
@@ -139,6 +139,17 @@ class UserConsumer(realtime.LiveConsumer):
                     "type": "moderation.open_reports",
                     "group_id": message["group_id"],
                     "count": message["count"],
+                }
+            )
+
+    async def notifications_unread(self, message) -> None:
+        """The bell's unread count (notifications.services), for every tab of the person."""
+        if self.channel:
+            await self.send_json(
+                {
+                    "type": "notifications.unread",
+                    "count": message["count"],
+                    "alert": bool(message.get("alert")),
                 }
             )
 

@@ -2,8 +2,8 @@
 
 Every email is multipart (plain text first, HTML as the alternative), rendered from
 ``templates/<template>.txt`` and ``.html``. Optional email (digests, new-theme emails)
-carries a one-click unsubscribe (RFC 8058); transactional email (an invitation, an
-approval) carries none: it is not a list, and there is nothing to unsubscribe from.
+carries a one-click unsubscribe (RFC 8058); transactional email (an invitation, a
+moderator's note) carries none: it is not a list, and there is nothing to unsubscribe from.
 """
 
 from __future__ import annotations

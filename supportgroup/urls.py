@@ -40,6 +40,7 @@ urlpatterns = [
     path("favicon.ico", pwa.favicon, name="favicon"),
     path("accounts/profile/", account_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include((group_patterns, group_urls.app_name))),
     path("", include("journeys.urls")),
     path("admin/", admin.site.urls),

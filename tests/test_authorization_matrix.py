@@ -843,7 +843,63 @@ MATRIX: dict[str, list[Case]] = {
             ),
         )
     ],
+    # --- notifications (#14): a person's own; anyone else's is a 404 ---
+    "notifications:list": [
+        Case(site("notifications:list"), get="login 200 200 200 200 200 200 200 200")
+    ],
+    "notifications:open": [
+        Case(
+            lambda w: reverse("notifications:open", args=[members_notification(w).pk]),
+            get=POST_ONLY,
+            post="login 404 404 302 404 404 404 404 404",
+        )
+    ],
+    "notifications:read": [
+        Case(
+            lambda w: reverse("notifications:read", args=[members_notification(w).pk]),
+            get=POST_ONLY,
+            post="login 404 404 302 404 404 404 404 404",
+        )
+    ],
+    "notifications:read_all": [
+        Case(
+            site("notifications:read_all"),
+            get=POST_ONLY,
+            post="login 302 302 302 302 302 302 302 302",
+        )
+    ],
+    # The bell's count as JSON, for a page whose socket reconnected.
+    "notifications:unread_count": [
+        Case(
+            site("notifications:unread_count"),
+            get="login 200 200 200 200 200 200 200 200",
+            post="login 405 405 405 405 405 405 405 405",
+        )
+    ],
+    "notifications:preferences": [
+        Case(
+            site("notifications:preferences"),
+            get="login 200 200 200 200 200 200 200 200",
+            post="login 302 302 302 302 302 302 302 302",
+            data=fixed({"kind_reply": "on", "quiet_start": "22:00", "quiet_end": "07:00"}),
+        )
+    ],
 }
+
+
+def members_notification(w: World):
+    """An unread notification of the member's (a reply to their reflection)."""
+    from notifications.models import Notification
+
+    reflection = w.reflections["own"]
+    return Notification.objects.get_or_create(
+        recipient=w.users["member"],
+        group=w.group,
+        kind="reply",
+        target="reply",
+        target_id=w.reply.pk,
+        defaults={"url": reverse("journeys:reflection", args=[w.slug, reflection.pk])},
+    )[0]
 
 
 # --- Families: patterns declared once, each still requested --------------------------------------

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import permissions
+from .. import permissions, signals
 from ..models import AuditAction, Ban, Group, Invitation, email_hash
 from .audit import audit_record
 
@@ -52,6 +52,7 @@ def invitation_send_email(*, group: Group, by, email: str, expires_in_days: int 
     # The entry names the invitation, never the address it went to.
     audit_record(group=group, actor=by, action=AuditAction.INVITATION_EMAILED, target=invitation)
     send_invitation_email.delay_on_commit(invitation.pk)
+    signals.invitation_emailed.send(sender=Invitation, invitation=invitation, by=by)
     return invitation
 
 
@@ -67,6 +68,7 @@ def invitation_revoke(*, invitation: Invitation, by) -> Invitation:
             action=AuditAction.INVITATION_REVOKED,
             target=invitation,
         )
+        signals.invitation_revoked.send(sender=Invitation, invitation=invitation)
     return invitation
 
 

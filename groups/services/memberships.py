@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from supportgroup import realtime
 
-from .. import permissions
+from .. import permissions, signals
 from ..models import AuditAction, Ban, Group, Invitation, Membership, email_hash
 from .audit import audit_record
 from .erasure import is_former_member_name
@@ -74,12 +74,19 @@ def _end(
     realtime.broadcast(
         realtime.group_name("membership", membership.pk), {"type": "groups.membership_ended"}
     )
-    return _transition(membership, status, by=by, action=action, reason=reason)
+    _transition(membership, status, by=by, action=action, reason=reason)
+    signals.membership_ended.send(sender=Membership, membership=membership)
+    return membership
 
 
 def _delete_request(membership: Membership, *, by, action: AuditAction) -> None:
     """A declined or withdrawn request goes; its audit entry, written first, keeps its id and label."""
     audit_record(group=membership.group, actor=by, action=action, target=membership)
+    signals.request_closed.send(
+        sender=Membership,
+        membership=membership,
+        declined=action == AuditAction.REQUEST_DECLINED,
+    )
     membership.delete()
     permissions.forget_membership(membership.group)
 
@@ -162,6 +169,7 @@ def membership_join(
         raise PermissionDenied("This group is invite only. Ask a moderator for an invitation.")
 
     now = timezone.now()
+    was_pending = existing is not None and existing.status == Membership.Status.PENDING
     membership = existing or Membership(user=user, group=group)
     membership.role = Membership.Role.MEMBER
     membership.status = status
@@ -185,16 +193,20 @@ def membership_join(
         data={"invited": invitation is not None},
     )
     permissions.remember_membership(group, membership, user)
+    if status == Membership.Status.PENDING:
+        signals.join_requested.send(sender=Membership, membership=membership)
+    elif was_pending:
+        # Their own email invitation let them in while the request waited.
+        signals.request_closed.send(sender=Membership, membership=membership, declined=False)
     return membership
 
 
 @transaction.atomic
 def membership_approve(*, membership: Membership, by) -> Membership:
+    """The person hears of it in the app (and in their next digest), not by email."""
     _allow_decide(membership, by)
-    from ..tasks import send_request_approved_email
-
     _transition(membership, Membership.Status.ACTIVE, by=by, action=AuditAction.REQUEST_APPROVED)
-    send_request_approved_email.delay_on_commit(membership.pk)
+    signals.request_approved.send(sender=Membership, membership=membership)
     return membership
 
 
@@ -254,6 +266,8 @@ def membership_set_role(*, membership: Membership, role: str, by) -> Membership:
         realtime.group_name("membership", membership.pk), {"type": "groups.membership_changed"}
     )
     permissions.forget_membership(membership.group)
+    if role != old:
+        signals.role_changed.send(sender=Membership, membership=membership)
     return membership
 
 

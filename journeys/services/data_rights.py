@@ -31,6 +31,9 @@ from journeys.models import (
     Reply,
     Visibility,
 )
+from journeys.services import notices
+from notifications.models import Target
+from notifications.services import notifications_forget_memberships, notifications_withdraw
 from supportgroup import realtime
 
 HAND_OVER_FIRST = (
@@ -73,6 +76,11 @@ def account_erase(*, user, keep_posts: bool = False) -> None:
         .order_by("group_id")
     )
     ids = [m.pk for m in memberships]
+    # Their memberships leave the counts of grouped notifications ("3 members sent you
+    # encouragement"); what they caused or received goes with them (CASCADE).
+    notifications_forget_memberships(
+        membership_ids=Membership.objects.filter(user=user).values_list("pk", flat=True)
+    )
     # Live announcements wait until every row is written: taking a group's event
     # number locks it to the end of the transaction (``journeys.live._emit``).
     announce: list[Callable[[], object]] = []
@@ -121,6 +129,9 @@ def _erase_posts(ids: list[int]) -> list[Callable[[], object]]:
         .exclude(reflection__author_id__in=ids)
         .select_related("reflection")
         .order_by("reflection__group_id", "pk")
+    )
+    notices.posts_withdrawn(
+        reflection_ids=[r.pk for r in gone], reply_ids=[r.pk for r in replies], reports=True
     )
     Reply.objects.filter(author_id__in=ids).delete()
     Reflection.objects.filter(author_id__in=ids).delete()
@@ -181,7 +192,12 @@ def _erase_moderator_words(*, user, keep_notes: bool) -> None:
         model.objects.filter(hidden_by=user).exclude(hidden_reason="").update(hidden_reason="")
     PostingSuspension.objects.filter(by=user).exclude(reason="").update(reason="")
     if not keep_notes:
-        ModeratorNote.objects.filter(sent_by=user).delete()
+        notes = ModeratorNote.objects.filter(sent_by=user)
+        # Their recipients' notices of them go too (they point at notes no longer there).
+        notifications_withdraw(
+            target=Target.NOTE, target_ids=list(notes.values_list("pk", flat=True))
+        )
+        notes.delete()
 
 
 def _end_untracked_sessions(*, user_id: int, addresses: set[str]) -> None:

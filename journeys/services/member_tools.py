@@ -19,6 +19,7 @@ from django.db import transaction
 from groups.models import Membership
 from journeys import live, permissions
 from journeys.models import FeedPreferences, Mute, Reflection, Reply
+from journeys.services import notices
 
 TOPICS_MAX = 20
 TOPIC_CHARS = 40
@@ -48,6 +49,7 @@ def mute_author(*, member: Membership, post: Reflection | Reply, block: bool = F
         mute.block = True
         mute.save(update_fields=["block"])
     mute.muted = target
+    notices.muted(member=member, muted_id=target.pk)
     live.mutes_changed(member)
     return mute
 
@@ -62,6 +64,8 @@ def mute_change(*, member: Membership, muted_id: int, block: bool) -> Mute:
     if mute.block != block:
         mute.block = block
         mute.save(update_fields=["block"])
+        if block:  # a mute from before notifications may have left some behind
+            notices.muted(member=member, muted_id=muted_id)
         live.mutes_changed(member)
     return mute
 

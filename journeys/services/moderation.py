@@ -41,6 +41,7 @@ from journeys.models import (
     Report,
     ReportReason,
 )
+from journeys.services import notices
 from supportgroup import ratelimit, realtime
 from supportgroup.text import typed
 
@@ -187,6 +188,9 @@ def report_create(
                 item.hidden_at, item.hidden_by = locked.hidden_at, None
             if reason == ReportReason.CRISIS:
                 _alert(report, group=member.group, item=locked, escalated=False)
+            notices.report_created(
+                report, item=locked, group=member.group, url=queue_url(member.group, locked)
+            )
             _announce_open_reports(member.group_id)
     except IntegrityError:  # the same member's report arrived twice at once
         return Report.objects.of_item(item).get(reporter=member), False
@@ -208,6 +212,7 @@ def _hide_if_reported_enough(item: Item, *, group: Group) -> bool:
     if reporters < group.report_threshold:
         return False
     _set_hidden(item, at=timezone.now())
+    notices.item_withdrawn(item)
     group_services.audit_record(
         group=group,
         actor=None,
@@ -327,6 +332,7 @@ def item_hide(*, by: Membership, item: Item, reason: str = "") -> Item:
     reason = group_services.clean_reason(reason)
     was_hidden = bool(item.hidden_at)
     _set_hidden(item, at=item.hidden_at or timezone.now(), by=by.user, reason=reason)
+    notices.item_withdrawn(item)
     _close_reports(item, by=by, status=Report.Status.ACTIONED)
     _audit(by, AuditAction.POST_HIDDEN, item, reason)
     if not was_hidden:
@@ -355,6 +361,7 @@ def item_delete(*, by: Membership, item: Item, reason: str = "") -> None:
     """Delete for good (its reports go with it)."""
     item = _moderating(by, item)
     _audit(by, AuditAction.POST_DELETED, item, reason)  # while the target still exists
+    notices.item_withdrawn(item, reports=True)
     item_id = item.pk
     item.delete()
     if isinstance(item, Reflection):
@@ -384,6 +391,7 @@ def note_send(*, by: Membership, item: Item, body: str, reason: str = "") -> Mod
     )
     _audit(by, AuditAction.NOTE_SENT, item, reason)
     send_moderator_note_email.delay_on_commit(note.pk)
+    notices.note_sent(note, recipient=item.author, group=by.group)
     return note
 
 

@@ -23,7 +23,7 @@ from journeys.models import (
     Visibility,
     WeeklyTheme,
 )
-from journeys.services import limits, moderation
+from journeys.services import limits, moderation, notices
 
 REFLECTION_MAX = 5000
 REPLY_MAX = 1000
@@ -172,6 +172,7 @@ def reflection_delete(*, member: Membership, reflection: Reflection) -> None:
     _active_membership(member)
     permissions.allow_delete_reflection(member, reflection)
     reflection_id = reflection.pk
+    notices.posts_withdrawn(reflection_ids=[reflection_id], reports=True)
     reflection.delete()
     live.reflection_deleted(reflection, reflection_id=reflection_id)
 
@@ -231,6 +232,10 @@ def encouragement_toggle(
                 pass  # a concurrent click already added it: the result is the same
         counts = encouragement_counts(reflection)
         live.encouragement_changed(reflection, added=now_on)
+        if now_on:
+            notices.encouragement_added(reflection, member=member, kind=kind)
+        else:
+            notices.encouragement_removed(reflection, member=member)
     if replay_key:
         cache.set(replay_key, {"on": now_on, "counts": counts}, TOGGLE_REPLAY_SECONDS)
     return now_on, counts
@@ -260,6 +265,7 @@ def reply_create(
                 reflection=reflection, author=member, body=text, client_id=client_id
             )
             live.reply_created(reply)
+            notices.reply_created(reply, reflection=reflection)
     except IntegrityError:
         if client_id:
             return Reply.objects.get(author=member, client_id=client_id), False

@@ -14,6 +14,7 @@ from groups import services as group_services
 from groups.models import AuditAction, Group
 from journeys import live
 from journeys.models import Journey, JourneyRun, WeeklyTheme
+from journeys.services import notices
 
 UNPUBLISHED = (WeeklyTheme.Status.DRAFT, WeeklyTheme.Status.SCHEDULED)
 
@@ -202,6 +203,7 @@ def theme_publish(*, theme: WeeklyTheme, by=None) -> bool:
         _audit(by, AuditAction.THEME_PUBLISHED, theme)
         _finish_run_if_done(theme.run)
         live.theme_published(theme)
+        notices.theme_published(theme)
         from journeys.tasks import announce_theme
 
         announce_theme.delay_on_commit(theme.pk)

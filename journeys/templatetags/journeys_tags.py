@@ -5,11 +5,14 @@ from datetime import datetime
 
 from django import template
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.template import defaultfilters
 from django.template.loader import get_template
+from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
@@ -145,6 +148,23 @@ def link(context, route: str, *args) -> str:
     return routes[key]
 
 
+@register.simple_tag
+def asset(path: str) -> str:
+    """``{% asset "js/pwa.js" %}``: what ``{% static %}`` gives, remembered per process.
+
+    Every page's shell names a dozen static files; with hashed names each is a manifest
+    lookup and a URL join (#11, P5). Keyed by what the answer depends on: the storage in
+    use (a settings change makes a new one) and ``STATIC_URL``.
+    """
+    staticfiles_storage.url  # noqa: B018 - sets the lazy storage up, so it has an identity
+    return _asset_for(path, id(staticfiles_storage._wrapped), settings.STATIC_URL)
+
+
+@functools.lru_cache(maxsize=256)
+def _asset_for(path: str, storage: int, static_url: str) -> str:
+    return static(path)
+
+
 def _reverse(route: str, args: tuple) -> str:
     """``reverse()``, remembered across pages (the group nav's links are the same on every
     view): keyed by what the URL depends on besides the route and its arguments."""
@@ -158,6 +178,17 @@ def _reverse_for(route: str, args: tuple, prefix: str, urlconf, language: str | 
     return reverse(route, args=list(args), urlconf=urlconf)
 
 
+def _id_link(context, route: str, *args) -> tuple[str, str]:
+    """``link(context, route, *args, id)`` as it goes into an attribute, split around the id:
+    ``f"{head}{id}{tail}"``. Reversed and escaped once per route and page (an id is digits)."""
+    parts = _page(context).setdefault("id_links", {})
+    key = (route, *args)
+    if key not in parts:
+        url = _e(link(context, route, *args, _PLACEHOLDER_ID))
+        parts[key] = url.rpartition(str(_PLACEHOLDER_ID))[::2]
+    return parts[key]
+
+
 @register.simple_tag(takes_context=True)
 def encourage_buttons(context, r, kinds, can_encourage: bool) -> SafeString:
     """``r``'s encouragement buttons, or its counts for a viewer who may not encourage.
@@ -167,7 +198,7 @@ def encourage_buttons(context, r, kinds, can_encourage: bool) -> SafeString:
     """
     counts = getattr(r, "counts", None) or {}
     if not can_encourage:
-        return mark_safe(  # noqa: S308 - fixed markup; every value escaped by _e
+        return SafeString(  # fixed markup; every value escaped by _e
             "".join(
                 f'<span class="encourage-count" data-kind="{_e(value)}"'
                 f"{'' if counts.get(value) else ' data-zero'}>{_e(label)}"
@@ -198,10 +229,12 @@ def encourage_buttons(context, r, kinds, can_encourage: bool) -> SafeString:
             for value, label in kinds
         ]
         buttons = page["encourage_buttons"] = (kinds, parts)
-    action = _e(link(context, "journeys:encourage", context["group"].slug, r.pk))
-    head = f'<form method="post" action="{action}'
+    action_head, action_tail = _id_link(
+        context, "journeys:encourage", _card_context(context)[1].slug
+    )
+    head = f'<form method="post" action="{action_head}{r.pk}{action_tail}'
     mine = getattr(r, "my_kinds", None) or ()
-    return mark_safe(  # noqa: S308 - fixed markup; every value escaped above or below
+    return SafeString(  # fixed markup; every value escaped above or below
         "".join(
             f"{head}{before_pressed}{'true' if value in mine else 'false'}{before_count}"
             f"{_count(counts.get(value))}</span></button></form>"
@@ -228,6 +261,28 @@ def _e(value) -> str:
     return html.escape(str(value))
 
 
+def _card_context(context) -> tuple:
+    """``viewer``, ``group`` and ``kinds`` of the page, looked up once per page (each lookup
+    walks the page's context, a dozen layers deep by the feed's loop)."""
+    page = _page(context)
+    values = page.get("card_context")
+    if values is None:
+        values = page["card_context"] = (
+            context.get("viewer"),
+            context.get("group"),
+            context.get("kinds"),
+        )
+    return values
+
+
+@register.simple_tag(takes_context=True)
+def reflection_cards(context, items) -> SafeString:
+    """``{% reflection_cards feed.items %}``: each one's ``reflection_card`` and a line break,
+    as a template loop over ``{% reflection_card r %}`` gives them (one tag for the feed's
+    twenty, without the loop's per-post context layers)."""
+    return SafeString("".join([f"{reflection_card(context, r)}\n" for r in items]))
+
+
 @register.simple_tag(takes_context=True)
 def reflection_card(context, r) -> SafeString:
     """``{% reflection_card r %}``: a reflection as the feed, its page and the live feed show
@@ -237,9 +292,9 @@ def reflection_card(context, r) -> SafeString:
     engine's per-node work for each was a third of the group home's time. Every rule is
     asked of ``journeys.permissions``; every value is escaped as ``{{ }}`` would.
     """
-    viewer = context.get("viewer")
+    viewer, group, kinds = _card_context(context)
     can = {rule: _rule(rule)(viewer, r) for rule in _CARD_RULES}
-    slug = getattr(context.get("group"), "slug", "")
+    slug = getattr(group, "slug", "")
     pk, visibility, quiet = r.pk, r.visibility, getattr(r, "quiet", "")
     mine = ' data-mine="1"' if can["edit_reflection"] else ""
     quiet_attr = f' data-quiet="{_e(quiet)}"' if quiet else ""
@@ -261,12 +316,11 @@ def reflection_card(context, r) -> SafeString:
             )
             + ' <span class="muted">(tap to show)</span></summary>'
         )
-    created = template_localtime(r.created_at)
     out.append(
         '\n  <header class="reflection-head">\n'
         f'    <p class="reflection-author"><strong>{_e(author_name(r, viewer))}</strong>\n'
-        f'      <span class="muted">· <time datetime="{_e(post_date(created, "c"))}">'
-        f"{_e(post_date(created, 'j M, H:i'))}</time>{' · edited' if r.edited_at else ''}</span></p>\n"
+        f'      <span class="muted">· {_time_html(context, r.created_at)}'
+        f"{' · edited' if r.edited_at else ''}</span></p>\n"
         f"    {_VISIBILITY_TAGS.get(visibility, '')}\n    "
     )
     if r.hidden_at:
@@ -289,7 +343,6 @@ def reflection_card(context, r) -> SafeString:
         out.append('<p class="witness">🤍 Witness only, please no advice</p>')
     out.append("\n  ")
     if can["see_encouragement"]:
-        kinds = context.get("kinds")
         out.append(
             '\n    <div class="encourage" role="group" aria-label="Encouragement">\n      '
             f"{encourage_buttons(context, r, kinds, can['encourage'])}\n    </div>\n  "
@@ -302,20 +355,21 @@ def reflection_card(context, r) -> SafeString:
             if n
             else "Reply"
         )
-        href = _e(link(context, "journeys:reflection", slug, pk))
-        out.append(f'<a href="{href}">{label}</a>')
+        head, tail = _id_link(context, "journeys:reflection", slug)
+        out.append(f'<a href="{head}{pk}{tail}">{label}</a>')
     out.append("\n    ")
     if can["edit_reflection"]:
-        out.append(f'<a href="{_e(link(context, "journeys:reflection_edit", slug, pk))}">Edit</a>')
+        head, tail = _id_link(context, "journeys:reflection_edit", slug)
+        out.append(f'<a href="{head}{pk}{tail}">Edit</a>')
     out.append("\n    ")
     if can["report"]:
-        href = _e(link(context, "journeys:report", slug, "reflection", pk))
-        out.append(f'<a class="report-link" href="{href}">Report</a>')
+        head, tail = _id_link(context, "journeys:report", slug, "reflection")
+        out.append(f'<a class="report-link" href="{head}{pk}{tail}">Report</a>')
     out.append(f"\n  </p>\n  {member_menu(context, r, 'reflection')}\n")
     if quiet:
         out.append("</details>")
     out.append("\n</article>")
-    return mark_safe("".join(out))  # noqa: S308 - fixed markup; every value escaped by _e
+    return SafeString("".join(out))  # fixed markup; every value escaped by _e
 
 
 _QUIET_ACTIONS = {
@@ -333,37 +387,40 @@ def member_menu(context, item, kind: str) -> SafeString:
     Shown to whoever ``permissions.can_mute_author`` lets mute the author; ``item.author_quiet``
     ("muted", "blocked" or empty) is the viewer's current choice.
     """
-    if not permissions.can_mute_author(context.get("viewer"), item):
+    viewer, group, _ = _card_context(context)
+    if not permissions.can_mute_author(viewer, item):
         return mark_safe("")
     slug = (
-        getattr(context.get("group"), "slug", None)
+        getattr(group, "slug", None)
         or getattr(getattr(item, "group", None), "slug", None)
         or item.reflection.group.slug
     )
-    page = _page(context)
-    if "menu_fields" not in page:
-        request = context.get("request")
-        page["menu_fields"] = (
-            conditional_escape(context.get("csrf_token", "")),
-            conditional_escape(getattr(request, "path", "")),
-        )
-    csrf, next_path = page["menu_fields"]
-    name = _e(item.author.display_name)
     actions = _QUIET_ACTIONS.get(getattr(item, "author_quiet", None), _LOUD_ACTIONS)
-    buttons = "".join(
-        f'<button type="submit" name="action" value="{value}" class="link-button">'
-        f"{label} {name}</button>"
-        for value, label in actions
-    )
-    action = _e(link(context, "journeys:quiet_member", slug))
-    return mark_safe(  # noqa: S308 - fixed markup; every value escaped above
-        '<details class="member-menu"><summary>More options<span class="visually-hidden">'
-        f" for this {'reply' if kind == 'reply' else 'post'}</span></summary>"
-        f'<form method="post" action="{action}" class="inline-form">'
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
-        f'<input type="hidden" name="{conditional_escape(kind)}" value="{item.pk}">'
-        f'<input type="hidden" name="next" value="{next_path}">'
-        f"{buttons}</form></details>"
+    menus = _page(context).setdefault("member_menus", {})
+    key = (slug, kind, actions)
+    parts = menus.get(key)
+    if parts is None:
+        # The menu's markup around the two values that change per post (its id, the name).
+        request = context.get("request")
+        csrf = conditional_escape(context.get("csrf_token", ""))
+        next_path = conditional_escape(getattr(request, "path", ""))
+        action = _e(link(context, "journeys:quiet_member", slug))
+        parts = menus[key] = (
+            '<details class="member-menu"><summary>More options<span class="visually-hidden">'
+            f" for this {'reply' if kind == 'reply' else 'post'}</span></summary>"
+            f'<form method="post" action="{action}" class="inline-form">'
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
+            f'<input type="hidden" name="{conditional_escape(kind)}" value="',
+            f'"><input type="hidden" name="next" value="{next_path}">',
+            tuple(
+                f'<button type="submit" name="action" value="{value}" class="link-button">{label} '
+                for value, label in actions
+            ),
+        )
+    head, middle, buttons = parts
+    name = _e(item.author.display_name)
+    return SafeString(  # fixed markup; every value escaped above
+        f"{head}{item.pk}{middle}{''.join(f'{b}{name}</button>' for b in buttons)}</form></details>"
     )
 
 
@@ -400,8 +457,52 @@ def _post_date(value: datetime, tz_name: str, offset, arg: str, language: str | 
     return defaultfilters.date(value, arg)
 
 
+def _time_html(context, value: datetime) -> str:
+    """A post's ``<time>``: its instant and its short date in the page's time zone, as
+    ``template_localtime`` and ``post_date`` give them. The zone is looked up once per page
+    (a context-local read), the markup once per instant, zone and language."""
+    page = _page(context)
+    zone = page.get("time_zone")
+    if zone is None:
+        tz = timezone.get_current_timezone() if settings.USE_TZ else None
+        zone = page["time_zone"] = (tz, get_language())
+    tz, language = zone
+    if tz is None or timezone.is_naive(value):
+        value = template_localtime(value)
+        return _time_markup(value, str(value.tzinfo), value.utcoffset(), language)
+    return _time_in_zone(value, tz, language)
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_in_zone(value: datetime, tz, language: str | None) -> str:
+    """(An aware ``value`` equals the same instant in any zone: the key holds the zone.)"""
+    local = value.astimezone(tz)
+    return _time_markup(local, str(local.tzinfo), local.utcoffset(), language)
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_markup(value: datetime, tz_name: str, offset, language: str | None) -> str:
+    """Remembered like ``post_date`` (the key holds what the text depends on)."""
+    return (
+        f'<time datetime="{_e(defaultfilters.date(value, "c"))}">'
+        f"{_e(defaultfilters.date(value, 'j M, H:i'))}</time>"
+    )
+
+
 @register.filter
 def plain(text: str):
+    return render_plain(text)
+
+
+@register.filter
+def theme_text(text: str):
+    """``plain`` for a theme's texts (written by moderators, shown on every view of the week),
+    remembered per text; never for what members write (it would outlive an erasure here)."""
+    return _theme_text(text) if isinstance(text, str) else render_plain(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _theme_text(text: str) -> SafeString:
     return render_plain(text)
 
 

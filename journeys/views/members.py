@@ -95,7 +95,8 @@ def group_home(request, slug: str):
     if not group_permissions.can_view_content(request.user, group):
         return group_views.visitor_home(request, slug)
     membership = group_permissions.membership_for(request.user, group)
-    earlier = selectors.recent_themes(group=group, viewer=membership)
+    # The page shows the current theme and whether there are earlier weeks: two rows tell.
+    earlier = selectors.recent_themes(group=group, viewer=membership, limit=2)
     theme = earlier[0] if earlier else None  # selectors.current_theme, same order
     return _theme_page(
         request, group, membership, theme, template="groups/home.html", earlier=earlier

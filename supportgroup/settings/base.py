@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "supportgroup",
     "groups",
     "journeys",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "supportgroup.context_processors.site",
+                "supportgroup.context_processors.notifications",
             ],
         },
     },

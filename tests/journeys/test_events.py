@@ -66,6 +66,10 @@ def test_encouragement_counts_go_to_whoever_sees_the_post(circle, group, capture
     with capture_events() as sent:
         svc.encouragement_toggle(member=circle["bea"], reflection=shared, kind="hear")
         svc.encouragement_toggle(member=circle["owner"], reflection=for_mods, kind="thanks")
+    # The author's bell (notifications) goes up on their own channel as well.
+    bells = [p.channel for p in sent if p.type == "notifications.unread"]
+    assert bells == [f"user.{circle['alma'].user_id}"] * 2
+    sent = [p for p in sent if p.type != "notifications.unread"]
     first, second = sent[:1], sent[1:]
     assert [(p.channel, p.type) for p in first] == [(f"group.{group.pk}", live.ENCOURAGEMENT_ADDED)]
     assert first[0].payload["counts"]["hear"] == 1
@@ -95,6 +99,9 @@ def test_a_reply_goes_to_the_group_once(circle, group, capture_events):
     r, _ = svc.reflection_create(member=circle["alma"], theme=circle["theme"], body="a")
     with capture_events() as sent:
         reply, _ = svc.reply_create(member=circle["bea"], reflection=r, body="I hear you")
+    bells = [(p.channel, p.payload["count"]) for p in sent if p.type == "notifications.unread"]
+    assert bells == [(f"user.{circle['alma'].user_id}", 1)]  # the author's bell
+    sent = [p for p in sent if p.type != "notifications.unread"]
     assert [(p.channel, p.type) for p in sent] == [(f"group.{group.pk}", live.REPLY_CREATED)]
     assert sent[0].payload["id"] == reply.pk and sent[0].payload["reply_count"] == 1
 

@@ -21,7 +21,8 @@ from tests.journeys.live_helpers import ROUTER, connect, nothing_but_noise, rece
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BODY = "Tonight I don't see the point of any of it."
-NOISE = {"journeys.presence", "journeys.pong", "journeys.skip", "me.pong"}
+# The bell's unread count (notifications) comes down the same user socket as the alerts.
+NOISE = {"journeys.presence", "journeys.pong", "journeys.skip", "me.pong", "notifications.unread"}
 
 
 @pytest.fixture

@@ -125,8 +125,9 @@ def test_email_preferences_cost_the_same_for_1_or_15_groups(client, user):
 
 # The group home, exactly: session, user, the group with the viewer's membership and the
 # live sequence, the published themes (the current one first) with the viewer's check-in,
-# the page of reflections with their tallies, the viewer's mutes and collapsed topics;
-# moderators also count the pending requests and the open reports of their nav's badges.
+# the page of reflections with their tallies and, in the same query, the viewer's mutes
+# and collapsed topics; the header bell's unread count; moderators also count the pending
+# requests and the open reports of their nav's badges.
 HOME_QUERIES = {"member": 6, "moderator": 8}
 
 
@@ -176,7 +177,7 @@ def test_reflection_page_costs_the_same_exact_queries_with_3_or_60_replies(
         # session, user, the group with the membership and the live sequence, the
         # reflection with its tallies, its replies, the viewer's mutes and topics, who
         # encouraged (the author only), the moderators' notes to the author
-        with django_assert_num_queries(8):
+        with django_assert_num_queries(9):
             html = client.get(reverse("journeys:reflection", args=[group.slug, r.pk])).content
         assert html.decode().count("reply 1") >= 1
 

@@ -12,9 +12,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.locmem import EmailBackend
 
 import supportgroup.emails
-from groups.tasks import send_invitation_email, send_request_approved_email
+from groups.tasks import send_invitation_email
 from journeys import tasks as journey_tasks
 from journeys.digests import Due
+from journeys.models import ModeratorNote
 from journeys.services import digests as digest_sending
 from supportgroup.emails import EMAIL_TASK, RETRY_BACKOFF, build_email
 from tests.factories import (
@@ -104,7 +105,7 @@ def test_transactional_email_has_no_unsubscribe_headers(note_templates):
 
 
 @pytest.mark.django_db
-def test_invitations_approvals_digests_and_theme_emails_are_all_built_by_the_builder(monkeypatch):
+def test_invitations_notes_digests_and_theme_emails_are_all_built_by_the_builder(monkeypatch):
     class Built(EmailMultiAlternatives):
         """Only the builder makes these: a message built any other way is not one."""
 
@@ -117,15 +118,18 @@ def test_invitations_approvals_digests_and_theme_emails_are_all_built_by_the_bui
     invitation = InvitationFactory(group=group, email="friend@example.com", created_by=inviter.user)
 
     send_invitation_email.delay(invitation.pk)
-    send_request_approved_email.delay(reader.pk)
+    note = ModeratorNote.objects.create(
+        group=group, recipient=reader, sent_by=inviter.user, body="MEMBER WORDS"
+    )
+    journey_tasks.send_moderator_note_email.delay(note.pk)
     digest_sending.deliver(items=[Due(reader.pk, "weekly", "weekly:2026-11-22")])
     journey_tasks.announce_theme.delay(theme.pk)
 
     by_subject = {m.subject: m for m in mail.outbox}
     assert sorted(by_subject) == [
+        "A private note from your group's moderators on supportgroup",
         "Something new for you on supportgroup",
         "You're invited to a group on supportgroup",
-        "Your request on supportgroup was approved",
         "Your weekly update from supportgroup",
     ]
     theme_emails = [m for m in mail.outbox if m.subject.startswith("Something new")]
@@ -136,7 +140,7 @@ def test_invitations_approvals_digests_and_theme_emails_are_all_built_by_the_bui
         assert [p.get_content_type() for p in wire.get_payload()] == ["text/plain", "text/html"]
         for private in ["Grieving Parents", "Letting Go", "Inviter Person", "Reader", "MEMBER"]:
             assert private not in message.subject, (private, message.subject)
-    for subject in ["You're invited", "Your request"]:
+    for subject in ["You're invited", "A private note"]:
         [message] = [m for m in mail.outbox if m.subject.startswith(subject)]
         assert parsed(message)["List-Unsubscribe"] is None, subject
     for message in [by_subject["Your weekly update from supportgroup"], *theme_emails]:
@@ -165,7 +169,7 @@ def test_the_retry_policy_of_email_tasks(settings):
         "ignore_result": True,
     } == EMAIL_TASK
     assert RETRY_BACKOFF == 30
-    for task in (send_invitation_email, send_request_approved_email):
+    for task in (send_invitation_email, journey_tasks.send_moderator_note_email):
         options = {key: getattr(task, key) for key in EMAIL_TASK}
         assert options == EMAIL_TASK, task.name
 
@@ -199,8 +203,8 @@ def test_the_plain_text_part_shows_names_as_written_not_html_escaped(db):
     from supportgroup.emails import build_email
 
     message = build_email(
-        template="emails/request_approved",
-        subject="Your request was approved",
+        template="emails/moderator_note",
+        subject="A private note",
         context={
             "membership": SimpleNamespace(display_name="Sam O'Brien & co"),
             "group": SimpleNamespace(name="Mothers & daughters"),

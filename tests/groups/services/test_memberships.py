@@ -112,17 +112,17 @@ def test_invite_only_group_refuses_a_join_without_invitation(client, outsider):
     assert membership_of(outsider, group) is None
 
 
-def test_approval_is_emailed_to_the_person_who_asked(django_capture_on_commit_callbacks):
+def test_approval_is_told_in_the_app_not_by_email(django_capture_on_commit_callbacks):
+    from notifications.models import Notification
+
     group = GroupFactory(join_policy="approval", name="Tender Circle")
     moderator = MembershipFactory(group=group, role="moderator").user
     waiting = MembershipFactory(group=group, status="pending")
     with django_capture_on_commit_callbacks(execute=True):
         services.membership_approve(membership=waiting, by=moderator)
-    [message] = mail.outbox
-    assert message.to == [waiting.user.email]
-    assert "Tender Circle" not in message.subject  # discreet, like every email
-    assert "you are now a member of Tender Circle" in message.body
-    assert f"/groups/{group.slug}/" in message.body
+    assert mail.outbox == []  # it waits for the bell and the next digest
+    [told] = Notification.objects.filter(recipient=waiting.user)
+    assert (told.kind, told.url) == ("request_approved", f"/groups/{group.slug}/")
 
 
 # --- Guidelines -----------------------------------------------------------------------
