@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -33,9 +34,6 @@ from .models import GROUPED_KINDS, Kind, Notification, NotificationPreferences, 
 logger = logging.getLogger(__name__)
 
 UNREAD = "notifications.unread"  # the event the bell listens for, on the person's own channel
-
-READ_KEPT_DAYS = 30  # a read notification is pruned this long after it was read
-UNREAD_KEPT_DAYS = 180  # an unread one this long after its last change
 
 
 def channel_for_user(user_id: int) -> str:
@@ -288,11 +286,14 @@ def preferences_save(
 
 
 def notifications_prune(*, now: datetime | None = None) -> int:
-    """Delete read notifications after ``READ_KEPT_DAYS``, unread after ``UNREAD_KEPT_DAYS``."""
+    """Delete read notifications ``RETENTION_NOTIFICATION_READ_DAYS`` after they were read,
+    unread ones ``RETENTION_NOTIFICATION_UNREAD_DAYS`` after their last change."""
     now = now or timezone.now()
-    read = Notification.objects.filter(read_at__lt=now - timedelta(days=READ_KEPT_DAYS))
+    read_days = settings.RETENTION_NOTIFICATION_READ_DAYS
+    unread_days = settings.RETENTION_NOTIFICATION_UNREAD_DAYS
+    read = Notification.objects.filter(read_at__lt=now - timedelta(days=read_days))
     stale = Notification.objects.filter(
-        read_at__isnull=True, updated_at__lt=now - timedelta(days=UNREAD_KEPT_DAYS)
+        read_at__isnull=True, updated_at__lt=now - timedelta(days=unread_days)
     )
     deleted_read = read.delete()[0]
     deleted_unread = stale.delete()[0]
@@ -300,9 +301,9 @@ def notifications_prune(*, now: datetime | None = None) -> int:
         logger.info(
             "retention: deleted %d notifications read over %d days ago and %d unread over %d days",
             deleted_read,
-            READ_KEPT_DAYS,
+            read_days,
             deleted_unread,
-            UNREAD_KEPT_DAYS,
+            unread_days,
         )
     return deleted_read + deleted_unread
 

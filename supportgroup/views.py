@@ -68,6 +68,8 @@ def _policy_context() -> dict:
             "digest_delivery_days": settings.RETENTION_DIGEST_DELIVERY_DAYS,
             "session_days": settings.RETENTION_SESSION_DAYS,
             "invitation_days": settings.RETENTION_INVITATION_DAYS,
+            "notification_read_days": settings.RETENTION_NOTIFICATION_READ_DAYS,
+            "notification_unread_days": settings.RETENTION_NOTIFICATION_UNREAD_DAYS,
         },
     }
 

@@ -517,6 +517,10 @@ RETENTION_SESSION_DAYS = env.int("RETENTION_SESSION_DAYS", default=14)
 # Invitations hold the address of someone who may never have signed up: gone this long
 # after they expired or were revoked (the moderators' list shows them that long).
 RETENTION_INVITATION_DAYS = env.int("RETENTION_INVITATION_DAYS", default=30)
+# Notifications are pointers (notifications/models.py): read ones go soon after reading,
+# unread ones once nobody is likely to come back for them.
+RETENTION_NOTIFICATION_READ_DAYS = env.int("RETENTION_NOTIFICATION_READ_DAYS", default=30)
+RETENTION_NOTIFICATION_UNREAD_DAYS = env.int("RETENTION_NOTIFICATION_UNREAD_DAYS", default=180)
 # A digest delivery row is also what stops an email going out twice while its period can
 # still be proposed (up to 48 h late, journeys/digests.py): it must outlive that window.
 _RETENTION_MINIMUM_DAYS = {"RETENTION_DIGEST_DELIVERY_DAYS": 3}
@@ -527,6 +531,8 @@ for _name in (
     "RETENTION_DIGEST_DELIVERY_DAYS",
     "RETENTION_SESSION_DAYS",
     "RETENTION_INVITATION_DAYS",
+    "RETENTION_NOTIFICATION_READ_DAYS",
+    "RETENTION_NOTIFICATION_UNREAD_DAYS",
 ):
     if vars()[_name] < _RETENTION_MINIMUM_DAYS.get(_name, 1):
         raise ImproperlyConfigured(

@@ -50,6 +50,29 @@ def test_read_ones_go_30_days_after_reading_unread_ones_after_180_days():
     assert services.notifications_prune() == 0  # running again deletes nothing more
 
 
+def test_the_periods_come_from_the_retention_settings(settings):
+    settings.RETENTION_NOTIFICATION_READ_DAYS = 7
+    settings.RETENTION_NOTIFICATION_UNREAD_DAYS = 60
+    c = circle()
+    gone = [
+        _aged(c.author, read_ago=7 * DAY + HOUR, changed_ago=8 * DAY),
+        _aged(c.author, changed_ago=60 * DAY + HOUR),
+    ]
+    kept = [
+        _aged(c.author, read_ago=7 * DAY - HOUR, changed_ago=8 * DAY),
+        _aged(c.author, changed_ago=60 * DAY - HOUR),
+    ]
+    assert services.notifications_prune() == len(gone)
+    assert set(Notification.objects.values_list("pk", flat=True)) == {row.pk for row in kept}
+
+
+def test_the_privacy_notice_states_the_periods_in_force(client, settings):
+    settings.RETENTION_NOTIFICATION_READ_DAYS = 9
+    settings.RETENTION_NOTIFICATION_UNREAD_DAYS = 90
+    page = client.get("/privacy/").content.decode()
+    assert "9 days after you read them; unread ones 90 days" in page
+
+
 def test_the_task_prunes_and_beat_runs_it_at_night():
     c = circle()
     _aged(c.author, read_ago=31 * DAY, changed_ago=31 * DAY)
