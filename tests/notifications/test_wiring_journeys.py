@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from journeys.models import Reply, ReportReason
-from journeys.services import moderation, schedule
+from journeys.services import moderation, notices, schedule
 from journeys.services import reflections as svc
 from journeys.tasks import announce_theme
 from notifications.models import Kind, Notification, Target
@@ -191,6 +191,36 @@ def test_a_scheduled_theme_is_told_once_however_often_the_scheduler_runs(c):
     assert len(schedule.themes_publish_due()) == 1
     assert schedule.themes_publish_due() == []
     assert Notification.objects.filter(kind=Kind.THEME).count() == 6  # everyone: no author
+
+
+def test_telling_a_whole_group_of_a_theme_costs_the_same_queries_for_6_or_206_members(
+    c, django_capture_on_commit_callbacks
+):
+    """A theme reaches every member: written in bulk, counted and pushed in one query
+    each, never a query per member (a group of thousands gets its theme at once)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def publish() -> tuple[int, int, int]:
+        theme = WeeklyThemeFactory(group=c.group, status="draft", published_at=None)
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            notices.theme_published(theme)
+        inserts = sum(q["sql"].startswith("INSERT") for q in queries)
+        told = Notification.objects.filter(target_id=theme.pk).count()
+        return len(queries) - inserts, inserts, told
+
+    small_reads, small_inserts, small_told = publish()
+    MembershipFactory.create_batch(200, group=c.group)
+    big_reads, big_inserts, big_told = publish()
+    assert (small_told, big_told) == (6, 206)
+    assert big_reads == small_reads
+    # The rows go in batches: one INSERT on PostgreSQL; SQLite's limit on a statement's
+    # parameters splits 206 rows into a few, never one per member.
+    assert small_inserts == 1
+    assert big_inserts == 1 if connection.vendor == "postgresql" else big_inserts <= 5
 
 
 # --- Reports -----------------------------------------------------------------------------------
