@@ -92,8 +92,7 @@ def channel_for_membership(membership_id: int) -> str:
     return realtime.group_name("membership", membership_id)
 
 
-def channel_for_user(user_id: int) -> str:
-    return realtime.group_name("user", user_id)
+channel_for_user = realtime.channel_for_user
 
 
 def subscriptions(membership: Membership) -> list[str]:

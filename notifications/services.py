@@ -36,11 +36,6 @@ logger = logging.getLogger(__name__)
 UNREAD = "notifications.unread"  # the event the bell listens for, on the person's own channel
 
 
-def channel_for_user(user_id: int) -> str:
-    """The person's own channel (the same name ``journeys.live.channel_for_user`` gives)."""
-    return realtime.group_name("user", user_id)
-
-
 # --- Quiet hours ---------------------------------------------------------------------------
 
 
@@ -250,8 +245,8 @@ def _delete(rows, *, push: bool = True) -> int:
 @transaction.atomic
 def notification_open(*, user, notification_id: int) -> Notification:
     """The person opens one: it is marked read; the caller redirects to ``url``."""
-    row = Notification.objects.filter(pk=notification_id).first()
-    if row is None or row.recipient_id != user.pk:
+    row = Notification.objects.filter(pk=notification_id, recipient_id=user.pk).first()
+    if row is None:
         raise PermissionDenied("This notification isn't yours, or it has gone.")
     if row.read_at is None:
         row.read_at = timezone.now()
@@ -350,7 +345,7 @@ def _push_counts(user_ids: set[int], *, alert: bool, urgent: bool = False) -> No
             }
         return [
             (
-                channel_for_user(uid),
+                realtime.channel_for_user(uid),
                 {"type": UNREAD, "count": counts[uid], "alert": alert and uid not in quiet},
             )
             for uid in sorted(user_ids)

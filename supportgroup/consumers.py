@@ -37,10 +37,10 @@ def _who_connects(scope) -> tuple[int | None, str | None]:
 class UserConsumer(realtime.LiveConsumer):
     """``ws/me/``: one socket per signed-in page (static/js/alerts.js), on every page.
 
-    It listens to the person's own channel, ``user.<id>`` (``journeys.live.channel_for_user``),
+    It listens to the person's own channel, ``user.<id>`` (``realtime.channel_for_user``),
     and forwards what is addressed to them there: a moderator's crisis alerts and open
-    report counts, the notifications bell's unread count, and logging out. Events are addressed to people, never sent to all and
-    filtered here. Inbound frames are only heartbeats; nothing else is read.
+    report counts, the notifications bell's unread count, and logging out. Events are
+    addressed to people, never sent to all and filtered here. Inbound frames are only heartbeats; nothing else is read.
     """
 
     channel = ""
@@ -58,7 +58,7 @@ class UserConsumer(realtime.LiveConsumer):
             await self.close(code=CLOSE_LOGGED_OUT)
             return
         self.frames = ratelimit.FrameBudget(*MESSAGE_LIMIT)
-        self.channel = realtime.group_name("user", user_id)
+        self.channel = realtime.channel_for_user(user_id)
         await self.channel_layer.group_add(self.channel, self.channel_name)
         # A sign-out while this socket was connecting announced itself before we listened.
         if not await database_sync_to_async(account_sessions.socket_session_current)(self.scope):

@@ -1,27 +1,5 @@
 from django.conf import settings
-from django.utils.functional import cached_property
 
 
 def site(request):
     return {"SITE_NAME": settings.SITE_NAME, "QUICK_EXIT_URL": settings.QUICK_EXIT_URL}
-
-
-class NotificationBell:
-    """The header's bell: the unread count, read only if a template asks for it.
-
-    A page that never shows the bell (the admin, an error page, a signed-out visitor's
-    page) costs no query for it; a page that does costs one.
-    """
-
-    def __init__(self, user) -> None:
-        self._user = user
-
-    @cached_property
-    def unread(self) -> int:
-        from notifications.selectors import unread_count
-
-        return unread_count(self._user)
-
-
-def notifications(request):
-    return {"notifications_bell": NotificationBell(getattr(request, "user", None))}

@@ -54,6 +54,12 @@ def group_name(kind: str, key: Any) -> str:
     return f"{kind}.{key}"
 
 
+def channel_for_user(user_id: int) -> str:
+    """A person's own channel: every socket of theirs listens to it (``ws/me/`` on every
+    page, and a group page's socket), whatever app addresses them."""
+    return group_name("user", user_id)
+
+
 def member_tag(membership_id: int) -> str:
     """An opaque, stable tag for a membership.
 

@@ -114,7 +114,7 @@ def account_erase(*, user, keep_posts: bool = False) -> None:
 
     for emit in announce:
         emit()
-    realtime.broadcast(realtime.group_name("user", user_id), {"type": "accounts.logged_out"})
+    realtime.broadcast(realtime.channel_for_user(user_id), {"type": "accounts.logged_out"})
 
 
 def _erase_posts(ids: list[int]) -> list[Callable[[], object]]:

@@ -20,7 +20,7 @@ def sockets_close(
 ) -> None:
     """After the commit, close the person's open sockets: all, all but ``keep``'s, or ``only``'s."""
     message = logged_out_message(keep=session_tag(keep), only=session_tag(only))
-    realtime.broadcast(realtime.group_name("user", user_id), message)
+    realtime.broadcast(realtime.channel_for_user(user_id), message)
 
 
 def sessions_end(

@@ -104,7 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "supportgroup.context_processors.site",
-                "supportgroup.context_processors.notifications",
+                "notifications.context_processors.notifications",
             ],
         },
     },

@@ -11,7 +11,7 @@ from django.urls import reverse
 from groups import services
 from groups.models import Membership
 from notifications.models import Kind, Notification, Target
-from notifications.services import channel_for_user
+from supportgroup.realtime import channel_for_user
 from tests.factories import GroupFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

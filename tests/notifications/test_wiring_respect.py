@@ -12,7 +12,8 @@ from journeys.services import data_rights, member_tools, moderation
 from journeys.services import reflections as svc
 from notifications.display import describe
 from notifications.models import Kind, Notification, Target
-from notifications.services import channel_for_user, notify
+from notifications.services import notify
+from supportgroup.realtime import channel_for_user
 from tests.factories import GroupFactory, MembershipFactory, ReflectionFactory
 from tests.notifications.core_helpers import JourneysCircle, journeys_circle, told
 
