@@ -94,11 +94,18 @@ async def measure(rows, cookies, *, ports: list[int], rounds: int, bare_port: in
     http_clients = {}
     author = [0]
 
-    # Signed in before the rounds: a sign-in inside the timed window is not delivery.
+    # Signed in before the rounds: a sign-in inside the timed window is not delivery. Each
+    # test client also builds its own middleware chain on its first request (WhiteNoise
+    # scans every static file then: tens of ms), which a server does once per process:
+    # one request each before the rounds.
     posters = rows.members[:HTTP_AUTHORS]
-    await sync_to_async(
-        lambda: http_clients.update({m.pk: signed_in_client(m.user) for m in posters})
-    )()
+
+    def sign_in() -> None:
+        for m in posters:
+            client = http_clients[m.pk] = signed_in_client(m.user)
+            assert client.get("/bench/trivial/").status_code == 200
+
+    await sync_to_async(sign_in)()
 
     def http_post() -> None:
         m = posters[author[0] % len(posters)]
@@ -199,13 +206,20 @@ def use_layer(layer: str) -> None:
     channel_layers.backends.clear()
 
 
-def run_one(rows, cookies, *, kind: str, processes: int, rounds: int, layer: str, bare: bool):
+def run_one(
+    rows, cookies, *, kind: str, processes: int, rounds: int, layer: str, bare: bool, profile=None
+):
     env = {"CHANNEL_LAYER": layer}
     use_layer(layer)
     from .servers import server
 
     with servers(kind, processes, env) as procs:
         ports = [p for _, p in procs]
+        if profile is not None:  # the one process, for its rounds (bare ones included)
+            with profile(procs[0][0].pid, f"p1-fanout-{len(cookies)}"):
+                return asyncio.run(
+                    measure(rows, cookies, ports=ports, rounds=rounds, bare_port=None)
+                )
         if bare:
             with server("bare") as (_, bare_port):
                 return asyncio.run(
@@ -220,6 +234,7 @@ def run(
     rounds: int = 5,
     server_kinds=("daphne",),
     layers=("core",),
+    profile=None,
 ) -> bool:
     raise_nofile()
     ok = True
@@ -237,7 +252,8 @@ def run(
                         processes=processes,
                         rounds=rounds,
                         layer=layer,
-                        bare=first and processes == 1,
+                        bare=first and processes == 1 and profile is None,
+                        profile=profile if first and processes == 1 and n == max(sizes) else None,
                     )
                     ms = {k: median(v) * 1000 if v else 0.0 for k, v in out["p50s"].items()}
                     p99 = {k: percentiles(v)[1] * 1000 for k, v in out["results"].items()}

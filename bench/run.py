@@ -1,7 +1,7 @@
 """Benchmarks of the hot paths (issue #13), measured as an operator would.
 
 usage: .venv/bin/python bench/run.py [--only P1,P2,P3,P4,P5,P6,P7] [--quick] [--profile DIR]
-       [--layer core|pubsub|both] [--server daphne|uvicorn|both]
+       [--layer core|stock|pubsub|both|all|core,stock] [--server daphne|uvicorn|both]
        (or `make bench`, `make bench BENCH_ARGS="--quick"`)
 
 Production settings (bench/settings.py) on real PostgreSQL and Redis: DATABASE_URL names
@@ -38,7 +38,20 @@ from bench.common import (  # noqa: E402
 )
 
 ALL = ("P1", "P2", "P3", "P4", "P5", "P6", "P7")
-BOTH = {"core": ("core",), "pubsub": ("pubsub",), "both": ("core", "pubsub")}
+# core: channels-redis' core layer with our one reader per process (supportgroup/channel_layer.py,
+# production's); stock: the same layer unchanged; pubsub: channels-redis' Pub/Sub layer.
+LAYERS = ("core", "stock", "pubsub")
+BOTH = {"both": ("core", "pubsub"), "all": LAYERS}
+
+
+def layer_list(value: str) -> tuple[str, ...]:
+    """``--layer``: one of LAYERS, a comma-separated list of them, "both" or "all"."""
+    chosen = BOTH.get(value) or tuple(v.strip() for v in value.split(",") if v.strip())
+    if not chosen or any(v not in LAYERS for v in chosen):
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(LAYERS)}, both or all")
+    return chosen
+
+
 SERVERS = {"daphne": ("daphne",), "uvicorn": ("uvicorn",), "both": ("daphne", "uvicorn")}
 
 
@@ -92,17 +105,29 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(ALL), help="comma-separated ids (P1..P7)")
     parser.add_argument("--quick", action="store_true", help="smaller and shorter: for developing")
     parser.add_argument(
-        "--profile", metavar="DIR", help="py-spy profiles of P2, P3, P4, P5 and P7 into DIR"
+        "--profile", metavar="DIR", help="py-spy profiles of P1, P2, P3, P4, P5 and P7 into DIR"
     )
     parser.add_argument("--no-post", action="store_true", help="skip the posting bench")
     parser.add_argument(
         "--seconds", type=float, help="length of each P5 round (default 5, quick 2)"
     )
     parser.add_argument(
-        "--layer", choices=BOTH, default="core", help="channel layer(s) for P1 and P7"
+        "--layer",
+        type=layer_list,
+        default=("core",),
+        help="channel layer(s) for P1 and P7: core, stock, pubsub, comma-separated, both, all",
     )
     parser.add_argument(
         "--server", choices=SERVERS, default="daphne", help="ASGI server(s) for P1 and P7"
+    )
+    parser.add_argument(
+        "--p1-sizes",
+        help="P1's member counts, comma-separated (default 200,1000; quick 200); with "
+        "--profile, the largest is profiled on one process (without the bare baseline)",
+    )
+    parser.add_argument(
+        "--p7-sizes",
+        help="P7's member counts, comma-separated (default 250,500,1000; quick 100,200)",
     )
     args = parser.parse_args()
     only = {x.strip().upper() for x in args.only.split(",") if x.strip()}
@@ -139,10 +164,15 @@ def main() -> int:
         profile = recorder(args.profile)
         if "P1" in only:
             ok &= p1_fanout.run(
-                sizes=(200,) if args.quick else (200, 1000),
+                sizes=tuple(int(n) for n in args.p1_sizes.split(","))
+                if args.p1_sizes
+                else (200,)
+                if args.quick
+                else (200, 1000),
                 rounds=3 if args.quick else 5,
                 server_kinds=SERVERS[args.server],
-                layers=BOTH[args.layer],
+                layers=args.layer,
+                profile=profile,
             )
         if "P2" in only:
             ok &= p2_group_home.run(
@@ -172,10 +202,14 @@ def main() -> int:
             ok &= p6_crisis.run(rounds=3 if args.quick else 7)
         if "P7" in only:
             ok &= p7_connect.run(
-                sizes=(100, 200) if args.quick else (250, 500, 1000),
+                sizes=tuple(int(n) for n in args.p7_sizes.split(","))
+                if args.p7_sizes
+                else (100, 200)
+                if args.quick
+                else (250, 500, 1000),
                 spread=10.0 if args.quick else 60.0,
                 server_kinds=SERVERS[args.server],
-                layers=BOTH[args.layer],
+                layers=args.layer,
                 profile=profile,
             )
         if not args.no_post and not args.quick:

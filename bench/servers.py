@@ -87,7 +87,12 @@ def server(
     proc = subprocess.Popen(  # noqa: S603 - our own servers, fixed arguments
         command(kind, port),
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        # The floor is the stack with none of our work: channels-redis' layer unchanged too.
+        env={
+            **os.environ,
+            **(env or {}),
+            **({"CHANNEL_LAYER": "stock"} if kind == "floor" else {}),
+        },
         stdout=log,
         stderr=subprocess.STDOUT,
         preexec_fn=raise_nofile,  # noqa: PLW1509 - no threads started yet in the child

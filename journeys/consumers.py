@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 import traceback
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 
 from groups import selectors as group_selectors
 from groups.models import Membership
-from supportgroup import ratelimit, realtime, shutdown
+from supportgroup import ratelimit, realtime, shutdown, socket_auth
 from supportgroup.accounts import sessions as account_sessions
 
 from . import live, live_protocol, presence
@@ -32,13 +34,33 @@ from .services import reflections as services
 logger = logging.getLogger(__name__)
 
 
-def _presence_frame(summary: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "journeys.presence",
-        "count": summary["count"],
-        "names": summary["names"],
-        "more": summary.get("more", 0),
-    }
+def _presence_frame(summary: dict[str, Any]) -> str:
+    """The presence frame's text: the same summary goes to every socket of the group in this
+    process (#11, P7), so it is serialised once per summary, not once per socket."""
+    return _presence_text(summary["count"], tuple(summary["names"]), summary.get("more", 0))
+
+
+@functools.lru_cache(maxsize=256)
+def _presence_text(count: int, names: tuple[str, ...], more: int) -> str:
+    return json.dumps(
+        {"type": "journeys.presence", "count": count, "names": list(names), "more": more}
+    )
+
+
+_last_frame: tuple[object, str] = (None, "")
+
+
+def _frame_text(payload: dict[str, Any]) -> str:
+    """A live event's frame text. The layer hands every socket of this process the same
+    message object, and most sockets forward its payload unchanged (``live.marked`` makes a
+    new dict only for a marked copy), so a fan-out serialises it once, not once per socket."""
+    global _last_frame
+    last = _last_frame  # one read: the pair stays together
+    if last[0] is payload:
+        return last[1]
+    text = json.dumps(payload)
+    _last_frame = (payload, text)
+    return text
 
 
 CLOSE_NOT_MEMBER = 4403
@@ -160,7 +182,9 @@ def _drop_connection() -> None:
 
 def _who_connects(scope, slug: str):
     """Before accepting: the member's active membership of the group, and their sign-in."""
-    membership = group_selectors.active_membership(user=scope.get("user"), slug=slug)
+    membership = socket_auth.signed_in_row(
+        scope, lambda user_id: group_selectors.active_membership_of(user_id=user_id, slug=slug)
+    )
     return membership, account_sessions.socket_session_tag(scope)
 
 
@@ -210,12 +234,14 @@ class GroupFeedConsumer(realtime.LiveConsumer):
         self.frames = ratelimit.FrameBudget(*MESSAGE_LIMIT)
         m = self.membership
         self.tag = realtime.member_tag(m.pk)
-        self.subscriptions = []
-        for name in live.subscriptions(m):
-            if self.stopping:
-                return
-            await self.channel_layer.group_add(name, self.channel_name)
-            self.subscriptions.append(name)  # what _leave must undo, even if we stop half-way
+        if self.stopping:
+            return
+        # What _leave must undo, set first: even if the server stops while we join.
+        self.subscriptions = names = live.subscriptions(m)
+        await realtime.group_add_all(self.channel_layer, names, self.channel_name)
+        if self.stopping:  # it stopped while we joined: its clean-up may have run before the join
+            await realtime.group_discard_all(self.channel_layer, names, self.channel_name)
+            return
         try:
             # Read once listening: a sign-out while this socket was connecting announced
             # itself before we listened, and no event can fall between the number and us.
@@ -231,7 +257,7 @@ class GroupFeedConsumer(realtime.LiveConsumer):
         # This socket gets the summary at once; the others hear of it in the next coalesced
         # broadcast (presence.schedule_broadcast).
         with contextlib.suppress(Exception):  # best effort, like all presence
-            await self.send_json(_presence_frame(await presence.recent_summary(m.group_id)))
+            await self.send(text_data=_presence_frame(await presence.recent_summary(m.group_id)))
 
     async def disconnect(self, code) -> None:
         shutdown.unregister(self)
@@ -241,8 +267,7 @@ class GroupFeedConsumer(realtime.LiveConsumer):
         names, self.subscriptions = self.subscriptions, []
         if not names:
             return
-        for name in names:
-            await self.channel_layer.group_discard(name, self.channel_name)
+        await realtime.group_discard_all(self.channel_layer, names, self.channel_name)
         group_id = int(names[0].split(".")[1])
         try:
             await presence.leave(group_id, self.channel_name)
@@ -540,7 +565,7 @@ class GroupFeedConsumer(realtime.LiveConsumer):
         if m is not None and isinstance(seq, int):
             _seen_seq(m.group_id, seq)  # the group's newest number, for the next heartbeat
         if m is not None and live.wants(message, is_moderator=m.is_moderator, tag=self.tag):
-            await self.send_json(live.marked(message, self.quiet, tag=self.tag))
+            await self.send(text_data=_frame_text(live.marked(message, self.quiet, tag=self.tag)))
 
     async def journeys_mutes_changed(self, message) -> None:
         """This member muted, blocked or unmuted someone, or changed their topics."""
@@ -551,7 +576,7 @@ class GroupFeedConsumer(realtime.LiveConsumer):
 
     async def presence_update(self, message) -> None:
         if self.membership is not None:
-            await self.send_json(_presence_frame(message))
+            await self.send(text_data=_presence_frame(message))
 
     async def typing_update(self, message) -> None:
         if self.membership is not None and message["membership"] != self.membership.pk:

@@ -30,7 +30,7 @@ COALESCE = 1.0  # seconds: at most one presence broadcast per group in this wind
 # group (channels-redis delivers them one by one, at a cost that grows with the sockets in
 # the process), so a thousand people arriving must not cost a fan-out per second. The
 # window grows by this much per member present, up to COALESCE_MAX.
-COALESCE_PER_MEMBER = 0.002  # seconds: 1 s up to 500 present, 2 s at 1,000, 10 s at 5,000
+COALESCE_PER_MEMBER = 0.005  # seconds: 1 s up to 200 present, 5 s at 1,000, 10 s from 2,000
 COALESCE_MAX = 10.0
 # The mark a broadcast's sender holds lasts its window plus this: a process that dies with a
 # broadcast pending blocks the group's next one at most that long.
@@ -182,6 +182,12 @@ async def schedule_broadcast(
     is written before the read, or its claim succeeds and schedules the next broadcast.
     Returns whether this call scheduled one.
     """
+    loop = asyncio.get_running_loop()
+    waiting = _waiting.get(group_id)
+    if waiting is not None and waiting.get_loop() is loop and not waiting.done():
+        # This process holds the group's mark and has not read the summary yet: that read
+        # comes after this join or leave was written, so it covers it (no round trip).
+        return False
     wait = window(group_id) if delay is None else delay
     if not await _store().claim_due(group_id, wait + DUE_MARGIN):
         return False
@@ -190,9 +196,13 @@ async def schedule_broadcast(
         try:
             await asyncio.sleep(wait)
         except asyncio.CancelledError:  # the loop is closing: free the mark for the others
+            if _waiting.get(group_id) is task:
+                del _waiting[group_id]
             with contextlib.suppress(Exception):
                 await _store().release_due(group_id)
             raise
+        if _waiting.get(group_id) is task:
+            del _waiting[group_id]  # from here on, a change needs a broadcast of its own
         try:
             await _store().release_due(group_id)
             data = await summary(group_id)
@@ -200,10 +210,13 @@ async def schedule_broadcast(
             return
         await send(data)
 
-    task = asyncio.get_running_loop().create_task(later())
+    task = loop.create_task(later())
     _pending.add(task)
     task.add_done_callback(_pending.discard)
+    _waiting[group_id] = task
     return True
 
 
 _pending: set[asyncio.Task] = set()
+# group id -> this process's scheduled broadcast that has not yet read the summary
+_waiting: dict[int, asyncio.Task] = {}

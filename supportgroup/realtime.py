@@ -250,6 +250,27 @@ async def send_ephemeral(group: str, message: dict[str, Any]) -> None:
         logger.warning("ephemeral push to %s failed (%s)", group, exc.__class__.__name__)
 
 
+async def group_add_all(layer, groups: list[str], channel: str) -> None:
+    """Join ``channel`` to every group: in one round trip where the layer can
+    (``supportgroup.channel_layer``), else one by one (the in-memory layer)."""
+    add_many = getattr(layer, "group_add_many", None)
+    if add_many is not None:
+        await add_many(groups, channel)
+        return
+    for group in groups:
+        await layer.group_add(group, channel)
+
+
+async def group_discard_all(layer, groups: list[str], channel: str) -> None:
+    """Take ``channel`` out of every group (``group_add_all``'s counterpart)."""
+    discard_many = getattr(layer, "group_discard_many", None)
+    if discard_many is not None:
+        await discard_many(groups, channel)
+        return
+    for group in groups:
+        await layer.group_discard(group, channel)
+
+
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     """Our sockets' base: channels' consumer without its per-message connection clean-up.
 

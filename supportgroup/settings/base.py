@@ -192,19 +192,24 @@ def redis_channel_layer(url: str | list[str]) -> dict:
     to, and each process's channels on the host its channel prefix hashes to. Every process
     must list the same hosts in the same order (docs/deploy.md, "Sharding the channel layer").
 
-    ``CHANNEL_LAYER=pubsub`` selects channels-redis' Pub/Sub layer instead (the benchmarks
-    compare the two; it has no capacity or expiry: messages are not queued).
+    The layer is channels-redis' core layer with one reader per process for the process's
+    sockets (``supportgroup.channel_layer``, #11). ``CHANNEL_LAYER=stock`` selects
+    channels-redis' layer unchanged and ``CHANNEL_LAYER=pubsub`` its Pub/Sub layer (the
+    benchmarks compare them; Pub/Sub has no capacity or expiry: messages are not queued).
     """
     urls = [url] if isinstance(url, str) else list(url)
     # A host dict goes to redis.asyncio.ConnectionPool.from_url(address, **rest).
     hosts = [{"address": u, **CHANNEL_LAYER_REDIS_OPTIONS} for u in urls]
-    if env.str("CHANNEL_LAYER", default="core") == "pubsub":
+    kind = env.str("CHANNEL_LAYER", default="core")
+    if kind == "pubsub":
         return {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": hosts},
         }
     return {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.core.RedisChannelLayer"
+        if kind == "stock"
+        else "supportgroup.channel_layer.ReaderRedisChannelLayer",
         "CONFIG": {
             "hosts": hosts,
             "capacity": 1500,

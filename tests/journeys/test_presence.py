@@ -66,6 +66,36 @@ async def test_fifty_joins_in_a_second_make_one_broadcast_with_the_right_count(g
     await _clear(group_id)
 
 
+async def test_joins_covered_by_this_processs_pending_broadcast_ask_nothing_of_the_store(
+    group_id, monkeypatch
+):
+    """Once this process holds the group's mark, the next arrivals before its read are
+    covered without a round trip each; after the read, a change claims a broadcast again."""
+    await _clear(group_id)
+    claims, sent = [], []
+    real_claim = presence._store().claim_due
+
+    async def counting_claim(gid, seconds):
+        claims.append(gid)
+        return await real_claim(gid, seconds)
+
+    async def send(summary):
+        sent.append(summary)
+
+    monkeypatch.setattr(presence._store(), "claim_due", counting_claim)
+    for i in range(30):
+        await presence.join(group_id, f"c{i}", membership_id=i, name=None)
+        await presence.schedule_broadcast(group_id, send, delay=0.3)
+    assert len(claims) == 1
+    await asyncio.sleep(0.6)
+    assert [s["count"] for s in sent] == [30]
+    await presence.leave(group_id, "c0")
+    assert await presence.schedule_broadcast(group_id, send, delay=0.1)
+    await asyncio.sleep(0.3)
+    assert len(claims) == 2 and [s["count"] for s in sent] == [30, 29]
+    await _clear(group_id)
+
+
 async def test_the_name_list_is_capped_and_the_rest_counted(group_id):
     await _clear(group_id)
     for i in range(20):
@@ -169,7 +199,14 @@ async def test_arrivals_within_a_second_share_one_read_of_the_group(group_id, mo
 def test_a_big_room_waits_longer_between_presence_broadcasts(monkeypatch):
     monkeypatch.setattr(presence, "_present", {})
     assert presence.window(7) == presence.COALESCE  # nobody read yet
-    for here, seconds in [(10, 1.0), (500, 1.0), (1_000, 2.0), (5_000, 10.0), (50_000, 10.0)]:
+    for here, seconds in [
+        (10, 1.0),
+        (200, 1.0),
+        (500, 2.5),
+        (1_000, 5.0),
+        (2_000, 10.0),
+        (50_000, 10.0),
+    ]:
         presence._present[7] = here
         assert presence.window(7) == pytest.approx(seconds)
 

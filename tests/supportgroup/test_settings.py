@@ -40,7 +40,7 @@ def test_urls_select_postgres_and_redis():
     assert out.returncode == 0, out.stderr
     engine, layer, celery, cache, email, hosts = out.stdout.split("\n")[:6]
     assert engine == "django.db.backends.postgresql"
-    assert layer == "channels_redis.core.RedisChannelLayer"
+    assert layer == "supportgroup.channel_layer.ReaderRedisChannelLayer"
     assert celery == "False redis://cache.internal:6379/0"
     assert cache == "supportgroup.cache.FallbackRedisCache"
     assert email == "django.core.mail.backends.smtp.EmailBackend"

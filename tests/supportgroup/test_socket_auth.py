@@ -108,3 +108,59 @@ async def test_reading_the_person_on_the_event_loop_fails_loudly(member, monkeyp
 
     await SocketAuthMiddleware(inner)({"type": "websocket", "headers": cookie}, None, None)
     assert seen == {"loud": True, "user_id": member.user.pk}
+
+
+def _scope_of(user) -> dict:
+    """A group socket's scope as SocketAuthMiddleware builds it, for the signed-in ``user``."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.conf import settings
+    from django.contrib.auth import get_user
+    from django.utils.functional import SimpleLazyObject
+
+    cookie = _signed_in_cookie(user)[0][1].decode()
+    session = import_module(settings.SESSION_ENGINE).SessionStore(
+        session_key=cookie.split("=", 1)[1]
+    )
+    holder = SimpleNamespace(session=session)
+    return {"session": session, "user": SimpleLazyObject(lambda: get_user(holder))}
+
+
+def test_the_person_comes_with_the_membership_not_in_a_read_of_their_own(
+    member, django_assert_num_queries
+):
+    from journeys.consumers import _who_connects
+
+    scope = _scope_of(member.user)
+    with django_assert_num_queries(2):  # the session; the membership with the person's row
+        membership, tag = _who_connects(scope, member.group.slug)
+    assert membership == member and tag
+    assert scope["user"] == member.user  # later checks ask nobody again
+
+
+@pytest.mark.parametrize("change", ["inactive", "backend no longer listed", "other group"])
+def test_the_membership_counts_only_for_a_sign_in_django_would_accept(member, settings, change):
+    from journeys.consumers import _who_connects
+
+    scope = _scope_of(member.user)
+    slug = member.group.slug
+    if change == "inactive":
+        member.user.is_active = False
+        member.user.save()
+    elif change == "backend no longer listed":
+        settings.AUTHENTICATION_BACKENDS = ["tests.supportgroup.test_socket_auth.NoBackend"]
+    else:
+        slug = MembershipFactory().group.slug
+    membership, _ = _who_connects(scope, slug)
+    assert membership is None
+
+
+class NoBackend:
+    """An authentication backend nobody signs in with."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def get_user(self, user_id):
+        return None
