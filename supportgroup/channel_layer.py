@@ -16,10 +16,12 @@ process per ``group_send``, capacity and expiry, the in-flight backup queue that
 popped entry safe, sharding. Channels without "!" (not process-local) are received as
 before.
 
-A channel keeps one buffer while its receiver lives (the stock layer makes one per
-message). When a receiver is cancelled (channels cancels it when a consumer ends) its
-buffer goes, and messages still on their way to it are dropped rather than kept in a
-buffer nobody reads; receiving on that channel again opens it again.
+A channel keeps one buffer while its consumer lives (the stock layer makes one per
+message). Our consumers close their channel when they end (``close_channel``, from
+``supportgroup.realtime.LiveConsumer``): its buffer goes, and messages still on their way
+to it are dropped rather than kept in a buffer nobody reads (the stock layer keeps up to
+``capacity`` of them per ended socket); receiving on that channel again opens it again.
+A receive that stops waiting (a timeout) leaves what comes after for the next one.
 
 Failure works as before: if reading from Redis fails, every receiver waiting in this
 process gets the error (channels ends their consumers; the browsers reconnect and catch
@@ -33,7 +35,8 @@ import collections
 import logging
 import time
 
-from channels_redis.core import RedisChannelLayer
+from channels_redis.core import ChannelLock, RedisChannelLayer
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +62,8 @@ class ReaderRedisChannelLayer(RedisChannelLayer):
     # many, so that messages still in flight to them are dropped instead of filling a buffer
     # nobody reads (the stock layer keeps them: up to ``capacity`` per ended socket).
     closed_kept = 10_000
+    # Entries in a row that cannot be decoded before the reader gives up as on a failure.
+    unreadable_in_a_row = 3
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -83,8 +88,10 @@ class ReaderRedisChannelLayer(RedisChannelLayer):
             try:
                 item = await buffer.get()
             except asyncio.CancelledError:
-                if self._waiting[channel] == 1:
-                    self._close(channel)
+                # As the stock layer: an empty buffer nobody waits on goes; what arrives
+                # later waits for the next receive (a consumer's end closes the channel).
+                if self._waiting[channel] == 1 and buffer.empty():
+                    self.receive_buffer.pop(channel, None)
                 raise
             finally:
                 self._stop_waiting(channel)
@@ -125,6 +132,12 @@ class ReaderRedisChannelLayer(RedisChannelLayer):
             await pipe.execute()
 
     # --- Receiving ---------------------------------------------------------------------------
+
+    def close_channel(self, channel: str) -> None:
+        """The consumer of ``channel`` has ended (``supportgroup.realtime.LiveConsumer``):
+        its buffer goes, and what is still on its way to it is dropped."""
+        if "!" in channel:
+            self._close(channel)
 
     def _close(self, channel: str) -> None:
         """The channel's receiver went away: drop what it had and what is still on its way."""
@@ -174,12 +187,29 @@ class ReaderRedisChannelLayer(RedisChannelLayer):
             self._waiting = {}
             self._closed = {}
             self.receive_buffer.clear()
+            self.receive_clean_locks = ChannelLock()  # the old reader may hold one for good
+            self.receive_cleaners = []
         self._reader = loop.create_task(self._read(real_channel))
 
     async def _read(self, real_channel: str) -> None:
+        unreadable = 0
         try:
             while True:
-                target, message = await self.receive_single(real_channel)
+                try:
+                    target, message = await self.receive_single(real_channel)
+                except (TimeoutError, RedisError, OSError):
+                    raise
+                except Exception as error:
+                    # One entry that cannot be decoded must not end every socket.
+                    unreadable += 1
+                    logger.warning(
+                        "channel layer: dropped an entry that could not be read (%s)",
+                        error.__class__.__name__,
+                    )
+                    if unreadable >= self.unreadable_in_a_row:
+                        raise
+                    continue
+                unreadable = 0
                 # No await from here to the next pop: each message reaches the buffers
                 # of the channels it names, in the order Redis gave them.
                 for channel in target if isinstance(target, list) else [target]:
@@ -191,10 +221,11 @@ class ReaderRedisChannelLayer(RedisChannelLayer):
             logger.warning(
                 "channel layer read failed (%s); %d receiver(s) told",
                 error.__class__.__name__,
-                len(self._waiting),
+                sum(self._waiting.values()),
             )
-            for channel in list(self._waiting):
-                self.receive_buffer[channel].put_nowait(_Failed(error))
+            for channel, count in list(self._waiting.items()):
+                for _ in range(count):  # one each: two receivers on a channel both hear
+                    self.receive_buffer[channel].put_nowait(_Failed(error))
         finally:
             if self._reader is asyncio.current_task():
                 self._reader = None

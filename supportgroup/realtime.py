@@ -281,6 +281,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     connections before and after each call itself (channels/db.py).
     """
 
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However the consumer ended: its channel's buffer and what is still on its way
+            # to it go (supportgroup/channel_layer.py; other layers have nothing to close).
+            close = getattr(getattr(self, "channel_layer", None), "close_channel", None)
+            if close is not None and getattr(self, "channel_name", None):
+                close(self.channel_name)
+
     async def dispatch(self, message):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:

@@ -84,10 +84,10 @@ def signed_in_row(scope, read: Callable[[Any], Any | None]) -> Any | None:
 
     ``read`` returns a row holding that person's user (``row.user``, read in the same
     query) or None; the row counts only if Django would sign the session in as that user
-    (``get_user``'s checks: a listed ``ModelBackend``-based backend that lets the user in,
-    the session's auth hash). Then ``scope["user"]`` becomes that user, so nothing reads
-    the person again. Off the event loop (it reads the session and the database).
-    """
+    (``get_user``'s checks: a listed backend that finds people as ``ModelBackend`` does
+    and lets the user in, the session's auth hash). Then ``scope["user"]`` becomes that
+    user, so nothing reads the person again. Off the event loop (it reads the session
+    and the database)."""
     session = scope.get("session")
     if session is None:  # not a scope built here: the person as given
         user = scope.get("user")
@@ -100,7 +100,7 @@ def signed_in_row(scope, read: Callable[[Any], Any | None]) -> Any | None:
     if backend_path not in settings.AUTHENTICATION_BACKENDS:
         return None
     backend = load_backend(backend_path)
-    if not isinstance(backend, ModelBackend):  # its own way of finding people: Django's
+    if type(backend).get_user is not ModelBackend.get_user:  # its own way: Django's
         user = scope["user"]
         return read(user.pk) if user.is_authenticated else None
     row = read(user_id)

@@ -7,6 +7,8 @@ for that process's sockets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 
 import pytest
@@ -86,27 +88,42 @@ def test_a_new_channel_is_answered_while_hundreds_of_sockets_wait(redis_url, pre
     assert asyncio.run(scenario()) == {"type": "healthz.ping"}
 
 
-def test_messages_sent_while_nobody_listens_wait_for_the_next_receive(redis_url, prefix):
-    """When the last socket stops waiting the reader stops soon after; nothing is lost."""
+def test_a_receive_that_stopped_waiting_leaves_later_messages_for_the_next(redis_url, prefix):
+    """As channels-redis' own layer: a timed-out receive loses nothing that comes after."""
 
     async def scenario():
         layer = process(redis_url, prefix)
-        layer.reader_idle = 0.05
         name = await layer.new_channel()
-        listener = asyncio.create_task(layer.receive(name))
-        await asyncio.sleep(0.05)
-        listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
-        await asyncio.sleep(0.2)
-        stopped = layer._reader is None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(layer.receive(name), 0.1)
         await layer.send(name, {"type": "live.event", "n": 1})
+        await asyncio.sleep(0.2)  # the reader has it by now
         message = await asyncio.wait_for(layer.receive(name), 5)
         await layer.close_pools()
-        return stopped, message
+        return message
 
-    stopped, message = asyncio.run(scenario())
-    assert stopped, "the reader kept reading with nobody waiting"
-    assert message == {"type": "live.event", "n": 1}
+    assert asyncio.run(scenario()) == {"type": "live.event", "n": 1}
+
+
+def test_an_unreadable_entry_is_dropped_and_the_others_still_arrive(redis_url, prefix):
+    async def scenario():
+        layer, sender = process(redis_url, prefix), process(redis_url, prefix)
+        names = [await layer.new_channel() for _ in range(5)]
+        for name in names:
+            await layer.group_add("room", name)
+        waiting = [asyncio.create_task(layer.receive(name)) for name in names]
+        await asyncio.sleep(0.05)
+        client = redis.Redis.from_url(redis_url)
+        key = layer.prefix + layer.non_local_name(names[0])
+        client.zadd(key, {b"\xff not a message": time.time()})
+        client.close()
+        await sender.group_send("room", {"type": "live.event", "n": 3})
+        got = [(await asyncio.wait_for(task, 5))["n"] for task in waiting]
+        await layer.close_pools()
+        await sender.close_pools()
+        return got
+
+    assert asyncio.run(scenario()) == [3, 3, 3, 3, 3]
 
 
 def test_a_message_for_a_socket_busy_with_the_last_one_is_kept_for_it(redis_url, prefix):
@@ -177,8 +194,9 @@ def test_messages_for_a_socket_that_ended_are_not_kept(redis_url, prefix):
         gone = asyncio.create_task(layer.receive(ended))
         listening = asyncio.create_task(layer.receive(alive))
         await asyncio.sleep(0.05)
-        gone.cancel()
+        gone.cancel()  # what channels does to an ending consumer's receive...
         await asyncio.gather(gone, return_exceptions=True)
+        layer.close_channel(ended)  # ...and then LiveConsumer (supportgroup/realtime.py)
         for n in range(3):
             await sender.group_send("room", {"type": "live.event", "n": n})
         got = [(await asyncio.wait_for(listening, 5))["n"]]
@@ -217,3 +235,29 @@ def test_a_socket_joins_and_leaves_all_its_groups_at_once(redis_url, prefix):
     got, late = asyncio.run(scenario())
     assert got == ["group.1", "membership.7", "user.3", "moderators.1"]
     assert late is None, f"still in a group after leaving them all: {late}"
+
+
+async def test_a_socket_closes_its_channel_when_it_ends(redis_channel_layer):
+    """However a consumer ends, its buffer goes and what is still coming to it is dropped."""
+    from channels.layers import get_channel_layer
+    from channels.testing import WebsocketCommunicator
+
+    from supportgroup.realtime import LiveConsumer
+
+    seen = {}
+
+    class Socket(LiveConsumer):
+        async def connect(self):
+            seen["channel"] = self.channel_name
+            await self.channel_layer.group_add("room", self.channel_name)
+            await self.accept()
+
+    sock = WebsocketCommunicator(Socket.as_asgi(), "/")
+    assert (await sock.connect(timeout=5))[0]
+    await sock.disconnect()  # left without group_discard: as after a crash
+    layer = get_channel_layer()
+    await layer.group_send("room", {"type": "live.event"})
+    await asyncio.sleep(0.3)
+    assert seen["channel"] in layer._closed
+    assert seen["channel"] not in layer.receive_buffer
+    await layer.group_discard("room", seen["channel"])
