@@ -164,8 +164,11 @@ class ReaderRedisChannelLayer(RedisChannelLayer):
     def _stop_if_idle(self) -> None:
         self._idle_stop = None
         if not self._waiting and self._reader is not None:
-            # Cancelling is safe: a popped entry is in channels-redis' in-flight backup
-            # until it is handed over, and the next reader puts it back first.
+            # Not quite safe: if Redis hands over an entry in the instant of the cancel, it
+            # is lost before it reaches the in-flight backup (channels-redis' own reader
+            # has the same window when a consumer holding its lock is cancelled). Only a
+            # process whose every socket stayed busy for ``reader_idle`` gets here; a lost
+            # live event is caught up on its number. A cooperative stop would close it.
             self._reader.cancel()
             self._reader = None
 
