@@ -607,10 +607,10 @@ class GroupFeedConsumer(realtime.LiveConsumer):
             return
         self.membership = fresh
         wanted = live.subscriptions(fresh)
-        for name in set(wanted) - set(self.subscriptions):
-            await self.channel_layer.group_add(name, self.channel_name)
-        for name in set(self.subscriptions) - set(wanted):
-            await self.channel_layer.group_discard(name, self.channel_name)
+        joining = [name for name in wanted if name not in self.subscriptions]
+        leaving = [name for name in self.subscriptions if name not in wanted]
+        await realtime.group_add_all(self.channel_layer, joining, self.channel_name)
+        await realtime.group_discard_all(self.channel_layer, leaving, self.channel_name)
         self.subscriptions = wanted
 
     async def accounts_logged_out(self, message) -> None:

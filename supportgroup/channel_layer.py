@@ -58,8 +58,8 @@ class ReaderRedisChannelLayer(RedisChannelLayer):
     # for each message of a process with one socket.
     reader_idle = 1.0
 
-    # Channels whose receiver was cancelled (a consumer that ended) are remembered, up to this
-    # many, so that messages still in flight to them are dropped instead of filling a buffer
+    # Channels closed by their consumer (``close_channel``) are remembered, up to this many,
+    # so that messages still in flight to them are dropped instead of filling a buffer
     # nobody reads (the stock layer keeps them: up to ``capacity`` per ended socket).
     closed_kept = 10_000
     # Entries in a row that cannot be decoded before the reader gives up as on a failure.
@@ -136,11 +136,8 @@ class ReaderRedisChannelLayer(RedisChannelLayer):
     def close_channel(self, channel: str) -> None:
         """The consumer of ``channel`` has ended (``supportgroup.realtime.LiveConsumer``):
         its buffer goes, and what is still on its way to it is dropped."""
-        if "!" in channel:
-            self._close(channel)
-
-    def _close(self, channel: str) -> None:
-        """The channel's receiver went away: drop what it had and what is still on its way."""
+        if "!" not in channel:
+            return
         self.receive_buffer.pop(channel, None)
         self._closed[channel] = None
         if len(self._closed) > self.closed_kept:

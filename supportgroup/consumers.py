@@ -40,7 +40,8 @@ class UserConsumer(realtime.LiveConsumer):
     It listens to the person's own channel, ``user.<id>`` (``realtime.channel_for_user``),
     and forwards what is addressed to them there: a moderator's crisis alerts and open
     report counts, the notifications bell's unread count, and logging out. Events are
-    addressed to people, never sent to all and filtered here. Inbound frames are only heartbeats; nothing else is read.
+    addressed to people, never sent to all and filtered here. Inbound frames are only
+    heartbeats; nothing else is read.
     """
 
     channel = ""

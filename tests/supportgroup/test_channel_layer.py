@@ -237,7 +237,7 @@ def test_a_socket_joins_and_leaves_all_its_groups_at_once(redis_url, prefix):
     assert late is None, f"still in a group after leaving them all: {late}"
 
 
-async def test_a_socket_closes_its_channel_when_it_ends(redis_channel_layer):
+async def test_a_socket_closes_its_channel_when_it_ends(redis_channel_layer, transactional_db):
     """However a consumer ends, its buffer goes and what is still coming to it is dropped."""
     from channels.layers import get_channel_layer
     from channels.testing import WebsocketCommunicator
